@@ -1,0 +1,61 @@
+//! Checks over an analysed project. Each check is one file with one `run` function,
+//! registered in [`CHECKS`].
+//!
+//! How to add a check: create `<name>.rs` with `pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>)`,
+//! add a [`Check`] entry below, give its diagnostics codes in `codes.rs` (documented in
+//! `docs/diagnostics.md`), and add one fixture per case under `tests/fixtures/bad/` with its
+//! snapshot (`cargo insta test --accept` writes it; review it).
+
+mod parameter_decls;
+mod parameter_usage;
+mod read_only;
+mod schema_availability;
+mod toolsets;
+mod widgets;
+
+use indexmap::IndexMap;
+
+use crate::catalog::Catalog;
+use crate::compile::ToolAnalysis;
+use crate::diagnostic::Diagnostic;
+use crate::project::Project;
+
+/// What every check sees.
+pub struct CheckCx<'a> {
+    pub project: &'a Project,
+    pub catalog: &'a Catalog,
+    pub analyses: &'a IndexMap<String, ToolAnalysis>,
+}
+
+pub struct Check {
+    pub name: &'static str,
+    pub run: fn(&CheckCx, &mut Vec<Diagnostic>),
+}
+
+/// The checks, in the order they run.
+pub const CHECKS: &[Check] = &[
+    Check {
+        name: "parameter-declarations",
+        run: parameter_decls::run,
+    },
+    Check {
+        name: "parameter-usage",
+        run: parameter_usage::run,
+    },
+    Check {
+        name: "read-only",
+        run: read_only::run,
+    },
+    Check {
+        name: "schema-availability",
+        run: schema_availability::run,
+    },
+    Check {
+        name: "toolsets",
+        run: toolsets::run,
+    },
+    Check {
+        name: "widgets",
+        run: widgets::run,
+    },
+];

@@ -1,0 +1,249 @@
+//! Stage 2: from a merged [`Project`] to typed plans and diagnostics.
+//!
+//! 1. Build the schema-only [`Catalog`].
+//! 2. Analyse each tool's SQL once ([`ToolAnalysis`]): parse, table check, plan.
+//! 3. Run every check in [`crate::checks::CHECKS`] over the analysed project.
+//! 4. Assemble [`CompiledProject`].
+
+use indexmap::IndexMap;
+
+use crate::catalog::{Catalog, ExternalSchemas};
+use crate::checks::{CheckCx, CHECKS};
+use crate::decode::Keyed;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::params::{coerce, node_to_json, Constraints};
+use crate::plan::{
+    CompiledParam, CompiledProject, CompiledTool, CompiledWidget, CompiledWidgetData, ParamTypes,
+};
+use crate::project::Project;
+use crate::spec::{Parameter, Tool};
+use crate::sql::locate::SqlLocator;
+use crate::sql::provider::FunctionSet;
+use crate::sql::{self, Parsed, StatementKind};
+
+/// What the compiler learned about one tool's SQL.
+pub struct ToolAnalysis {
+    pub locator: SqlLocator,
+    pub parsed: Option<Parsed>,
+    /// Sources whose schemas are unknown offline (the SQL was not typed).
+    pub unavailable: Vec<String>,
+    /// Set when the SQL was planned.
+    pub output: Option<arrow_schema::SchemaRef>,
+    pub param_types: ParamTypes,
+    /// Diagnostics from parsing and planning.
+    pub diags: Vec<Diagnostic>,
+}
+
+impl ToolAnalysis {
+    pub fn kind(&self) -> Option<StatementKind> {
+        self.parsed
+            .as_ref()
+            .map(|p| sql::statement_kind(&p.statement))
+    }
+}
+
+pub fn analyse_tool(
+    project: &Project,
+    catalog: &Catalog,
+    functions: &FunctionSet,
+    tool: &Keyed<Tool>,
+) -> ToolAnalysis {
+    let file = project.file(&tool.sql.span);
+    let locator = SqlLocator::new(
+        &tool.sql.span,
+        &tool.sql.value.text,
+        tool.sql.value.style,
+        file,
+    );
+    let mut a = ToolAnalysis {
+        locator,
+        parsed: None,
+        unavailable: Vec::new(),
+        output: None,
+        param_types: ParamTypes::new(),
+        diags: Vec::new(),
+    };
+    let parsed = match sql::parse(&tool.sql.value.text, &a.locator, file) {
+        Ok(p) => p,
+        Err(d) => {
+            a.diags.push(d);
+            return a;
+        }
+    };
+    let (unavailable, table_diags) = sql::check_tables(&parsed, catalog, &a.locator, file);
+    a.unavailable = unavailable;
+    let tables_ok = table_diags.is_empty();
+    a.diags.extend(table_diags);
+    let kind = sql::statement_kind(&parsed.statement);
+    let positional = parsed.scan.uses.iter().any(|u| u.is_positional());
+    if tables_ok && a.unavailable.is_empty() && kind != StatementKind::Other && !positional {
+        match sql::plan(&parsed.statement, catalog, functions) {
+            Ok(plan) => {
+                a.param_types = sql::parameter_types(&plan);
+                a.output = Some(sql::output_schema(&plan));
+            }
+            Err(e) => a.diags.push(sql::plan_error(&e, &a.locator, file)),
+        }
+    }
+    a.parsed = Some(parsed);
+    a
+}
+
+/// Constraints of a declared parameter as data (values already checked by a check).
+pub fn constraints_of(p: &Parameter) -> Constraints {
+    let item_ty = match &p.ty.value.0 {
+        widgettdc_grammar::TypeExpr::List(inner) => inner.as_ref().clone(),
+        other => other.clone(),
+    };
+    Constraints {
+        enum_values: p.enum_values.as_ref().map(|e| {
+            e.value
+                .iter()
+                .map(|n| {
+                    let j = node_to_json(n);
+                    coerce(&item_ty, &j).unwrap_or(j)
+                })
+                .collect()
+        }),
+        minimum: p.minimum.as_ref().map(|m| m.value),
+        maximum: p.maximum.as_ref().map(|m| m.value),
+        pattern: p.pattern.as_ref().map(|s| s.value.clone()),
+    }
+}
+
+/// Stage 2. `functions` is the SQL function registry (DataFusion's plus the stdlib).
+pub fn compile(
+    project: &Project,
+    external: &ExternalSchemas,
+    functions: &FunctionSet,
+    diags: &mut Diagnostics,
+) -> CompiledProject {
+    let catalog = Catalog::build(project, external);
+    let analyses: IndexMap<String, ToolAnalysis> = project
+        .tools
+        .iter()
+        .map(|(name, tool)| {
+            (
+                name.clone(),
+                analyse_tool(project, &catalog, functions, tool),
+            )
+        })
+        .collect();
+    let cx = CheckCx {
+        project,
+        catalog: &catalog,
+        analyses: &analyses,
+    };
+    for a in analyses.values() {
+        diags.extend(a.diags.iter().cloned());
+    }
+    for check in CHECKS {
+        let mut out = Vec::new();
+        (check.run)(&cx, &mut out);
+        diags.extend(out);
+    }
+    assemble(project, &analyses)
+}
+
+fn assemble(project: &Project, analyses: &IndexMap<String, ToolAnalysis>) -> CompiledProject {
+    let mut out = CompiledProject::default();
+    for (name, tool) in &project.tools {
+        let a = &analyses[name];
+        let params = tool
+            .parameters
+            .iter()
+            .map(|(pname, p)| CompiledParam {
+                name: pname.clone(),
+                ty: p.ty.value.0.clone(),
+                description: p.description.clone(),
+                required: p.is_required(),
+                default: p.default.as_ref().map(|d| {
+                    let j = node_to_json(d);
+                    coerce(&p.ty.value.0, &j).unwrap_or(j)
+                }),
+                constraints: constraints_of(p),
+                inferred: a.param_types.get(pname).cloned().flatten(),
+            })
+            .collect();
+        let sources = a
+            .parsed
+            .as_ref()
+            .map(|p| {
+                let mut s: Vec<String> = p
+                    .scan
+                    .relations
+                    .iter()
+                    .filter_map(|(n, _)| {
+                        n.0.first()
+                            .and_then(|x| x.as_ident())
+                            .map(sql::placeholders::normalize)
+                    })
+                    .filter(|s| project.sources.contains_key(s))
+                    .collect();
+                s.sort();
+                s.dedup();
+                s
+            })
+            .unwrap_or_default();
+        out.tools.insert(
+            name.clone(),
+            CompiledTool {
+                name: name.clone(),
+                description: tool.description.clone(),
+                params,
+                sql: tool.sql.value.text.clone(),
+                statement: a.parsed.as_ref().map(|p| p.statement.clone()),
+                output: a.output.clone(),
+                read_only: !tool.is_write() && a.kind() != Some(StatementKind::Write),
+                max_rows: tool.max_rows,
+                max_bytes: tool.max_bytes,
+                sources,
+            },
+        );
+    }
+    for (name, w) in &project.widgets {
+        let data = w
+            .data
+            .iter()
+            .map(|(k, d)| {
+                let tool = out.tools.get(&d.tool.value);
+                let params = d
+                    .params
+                    .iter()
+                    .map(|(pn, node)| {
+                        let j = node_to_json(&node.value);
+                        let v = tool
+                            .and_then(|t| t.param(pn))
+                            .and_then(|p| coerce(&p.ty, &j).ok())
+                            .unwrap_or(j);
+                        (pn.clone(), v)
+                    })
+                    .collect();
+                (
+                    k.clone(),
+                    CompiledWidgetData {
+                        tool: d.tool.value.clone(),
+                        params,
+                        refresh: d.refresh.as_ref().map(|r| r.value.0),
+                        channel: d.channel.clone(),
+                    },
+                )
+            })
+            .collect();
+        out.widgets.insert(
+            name.clone(),
+            CompiledWidget {
+                name: name.clone(),
+                title: w.title.clone(),
+                data,
+            },
+        );
+    }
+    for (name, ts) in &project.toolsets {
+        out.toolsets.insert(
+            name.clone(),
+            ts.value.iter().map(|t| t.value.clone()).collect(),
+        );
+    }
+    out
+}

@@ -1,0 +1,136 @@
+//! `widgettdc check` and `widgettdc compile`.
+
+use widgettdc_compiler::diagnostic::Severity;
+use widgettdc_compiler::{check_dir, render, Env, ExternalSchemas, FunctionSet};
+
+use super::{color_stdout, width, CheckFormat, CompileFormat, ProjectArgs};
+
+fn env(args: &ProjectArgs) -> Env {
+    let mut env = Env::from_vars(std::env::vars());
+    env.strict = args.strict_env;
+    env
+}
+
+pub fn check(args: &ProjectArgs, format: CheckFormat) -> i32 {
+    let functions = FunctionSet::datafusion_defaults();
+    let (project, _compiled, diags) = match check_dir(
+        &args.project,
+        &env(args),
+        &ExternalSchemas::new(),
+        &functions,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diags.len() - errors;
+    match format {
+        CheckFormat::Human => {
+            print!(
+                "{}",
+                render::human(&diags, &project.files, color_stdout(), width())
+            );
+            let files = project.files.files().count();
+            if diags.is_empty() {
+                println!(
+                    "✓ {} checked: no problems in {files} file(s)",
+                    args.project.display()
+                );
+            } else {
+                println!(
+                    "{} checked: {errors} error(s), {warnings} warning(s) in {files} file(s)",
+                    args.project.display()
+                );
+            }
+        }
+        CheckFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::json(&diags, &project.files)).unwrap_or_default()
+        ),
+        CheckFormat::Github => print!("{}", render::github(&diags, &project.files)),
+        CheckFormat::Sarif => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::sarif(&diags, &project.files))
+                .unwrap_or_default()
+        ),
+    }
+    i32::from(errors > 0)
+}
+
+pub fn compile(args: &ProjectArgs, format: CompileFormat) -> i32 {
+    let functions = FunctionSet::datafusion_defaults();
+    let (project, compiled, diags) = match check_dir(
+        &args.project,
+        &env(args),
+        &ExternalSchemas::new(),
+        &functions,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let errors = diags.iter().any(|d| d.severity == Severity::Error);
+    if !diags.is_empty() {
+        eprint!("{}", render::human(&diags, &project.files, false, width()));
+    }
+    if errors {
+        eprintln!("compile failed: run `widgettdc check` for details");
+        return 1;
+    }
+    match format {
+        CompileFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&compiled.to_json()).unwrap_or_default()
+        ),
+        CompileFormat::Human => {
+            for (name, t) in &compiled.tools {
+                println!("tool {name}{}", if t.read_only { "" } else { " (write)" });
+                for p in &t.params {
+                    let req = if p.required { "required" } else { "optional" };
+                    let def = p
+                        .default
+                        .as_ref()
+                        .map(|d| format!(", default {d}"))
+                        .unwrap_or_default();
+                    println!("  in  ${}: {} ({req}{def})", p.name, p.ty);
+                }
+                match &t.output {
+                    Some(schema) => {
+                        for f in schema.fields() {
+                            println!(
+                                "  out {}: {}{}",
+                                f.name(),
+                                f.data_type(),
+                                if f.is_nullable() { "" } else { " not null" }
+                            );
+                        }
+                    }
+                    None => println!("  out (not typed offline)"),
+                }
+            }
+            for (name, w) in &compiled.widgets {
+                println!("widget {name}");
+                for (k, d) in &w.data {
+                    let refresh = d
+                        .refresh
+                        .map(|r| format!(" every {}", widgettdc_grammar::format_duration(r)))
+                        .unwrap_or_default();
+                    println!(
+                        "  {k} ← {}({}){refresh}",
+                        d.tool,
+                        serde_json::Value::Object(d.params.clone())
+                    );
+                }
+            }
+        }
+    }
+    0
+}

@@ -1,0 +1,123 @@
+//! Command-line interface: argument parsing and the commands.
+//!
+//! Exit codes: 0 success (warnings allowed), 1 problems found in the input, 2 usage or IO error.
+
+mod check;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "widgettdc",
+    version,
+    about = "Declarative query compiler and runtime for widgets and AI agents"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ProjectArgs {
+    /// The project directory (spec files directly in it and in sources/, tools/, widgets/).
+    #[arg(long, short = 'p', default_value = ".mcp", global = true)]
+    pub project: PathBuf,
+    /// Treat an unset environment variable without default as an error everywhere.
+    #[arg(long, global = true)]
+    pub strict_env: bool,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum CheckFormat {
+    Human,
+    Json,
+    Github,
+    Sarif,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum CompileFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check the project: every problem in one run, each with file:line:col and a fix hint.
+    Check {
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+    },
+    /// Print each tool's and widget's typed plan: parameters as JSON Schema, output as Arrow schema.
+    Compile {
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[arg(long, value_enum, default_value_t = CompileFormat::Human)]
+        format: CompileFormat,
+    },
+    /// Spec-format utilities.
+    Spec {
+        #[command(subcommand)]
+        command: SpecCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SpecCommand {
+    /// Print the JSON Schema of spec files (for editors).
+    JsonSchema,
+    /// List the diagnostic codes.
+    Codes,
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Check { project, format } => check::check(&project, format),
+        Command::Compile { project, format } => check::compile(&project, format),
+        Command::Spec {
+            command: SpecCommand::JsonSchema,
+        } => {
+            let schema = widgettdc_compiler::spec::json_schema();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
+            0
+        }
+        Command::Spec {
+            command: SpecCommand::Codes,
+        } => {
+            for c in widgettdc_compiler::Code::ALL {
+                let (code, name, summary) = c.info();
+                println!("{code}  {name:<30} {summary}");
+            }
+            0
+        }
+    }
+}
+
+/// Whether to colour output written to stdout.
+pub fn color_stdout() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The width to render diagnostics at.
+pub fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(100)
+}

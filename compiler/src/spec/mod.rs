@@ -21,12 +21,16 @@ pub struct SpecFile {
     /// The spec format version; only 1 exists.
     pub version: Option<Spanned<i64>>,
     /// Data sources by name.
+    #[schemars(default)]
     pub sources: KeyedMap<SourceConfig>,
     /// Named, typed, parameterised queries.
+    #[schemars(default)]
     pub tools: KeyedMap<Tool>,
     /// Named groups of tools that can be served together.
+    #[schemars(default)]
     pub toolsets: KeyedMap<Vec<Spanned<String>>>,
     /// Widget data declarations.
+    #[schemars(default)]
     pub widgets: KeyedMap<Widget>,
 }
 
@@ -57,6 +61,7 @@ pub struct Tool {
     /// What the tool does (shown to agents and people).
     pub description: Option<String>,
     /// Parameters by name; the SQL refers to them as `$name`.
+    #[schemars(default)]
     pub parameters: KeyedMap<Parameter>,
     /// One SQL statement over the project's sources. Not interpolated: use parameters.
     pub sql: Spanned<RawText>,
@@ -211,6 +216,7 @@ pub struct WidgetData {
     /// The tool that provides the data.
     pub tool: Spanned<String>,
     /// Parameter values for the tool.
+    #[schemars(default)]
     pub params: KeyedMap<Node>,
     /// How often to refresh, e.g. `30s`.
     pub refresh: Option<Spanned<DurationValue>>,

@@ -12,6 +12,7 @@ pub struct MysqlSource {
     #[schemars(flatten)]
     pub connection: Connection,
     /// Declared tables (`table` or `database.table`) for offline checking.
+    #[schemars(default)]
     pub tables: KeyedMap<TableDecl>,
 }
 

@@ -14,6 +14,7 @@ pub struct PostgresSource {
     /// The schema unqualified table names refer to (default `public`).
     pub schema: Option<String>,
     /// Declared tables (`table` or `schema.table`) for offline checking.
+    #[schemars(default)]
     pub tables: KeyedMap<TableDecl>,
 }
 

@@ -14,6 +14,7 @@ pub struct SqliteSource {
     /// How long to wait on a locked database (default 5s).
     pub busy_timeout: Option<DurationValue>,
     /// Declared tables for offline checking (else the lock file or the file itself).
+    #[schemars(default)]
     pub tables: KeyedMap<TableDecl>,
 }
 

@@ -14,6 +14,12 @@ use crate::decode::{Cx, Decode, KeyedMap, MapReader};
 use crate::spec::columns::TableDecl;
 use crate::yaml::Node;
 
+/// Source → table key → columns `(name, type, nullable)`.
+pub type LockedColumns = std::collections::BTreeMap<
+    String,
+    std::collections::BTreeMap<String, Vec<(String, String, bool)>>,
+>;
+
 pub const LOCK_FILE: &str = "schema.lock.yaml";
 
 #[derive(Debug, Clone, Default, schemars::JsonSchema)]
@@ -54,12 +60,7 @@ impl Decode for LockSource {
 }
 
 /// Render a lock file from schemas: source → table key → columns `(name, type, nullable)`.
-pub fn render(
-    sources: &std::collections::BTreeMap<
-        String,
-        std::collections::BTreeMap<String, Vec<(String, String, bool)>>,
-    >,
-) -> String {
+pub fn render(sources: &LockedColumns) -> String {
     let mut out = String::from("# Written by `widgettdc schema pull`; commit it so `widgettdc check` types SQL offline.\nversion: 1\nsources:\n");
     for (src, tables) in sources {
         out.push_str(&format!("  {}:\n    tables:\n", yaml_key(src)));

@@ -31,6 +31,7 @@ pub struct Parsed {
 }
 
 /// Parse one statement. Errors are diagnostics pointing into the file.
+#[allow(clippy::result_large_err)] // a diagnostic is the error, built once per tool
 pub fn parse(sql: &str, loc: &SqlLocator, file: &SourceFile) -> Result<Parsed, Diagnostic> {
     let dialect = GenericDialect {};
     let statements = DFParserBuilder::new(sql)

@@ -291,3 +291,39 @@ fn json_schema_command_matches_docs() {
     .unwrap();
     assert_eq!(printed, docs);
 }
+
+#[test]
+fn unset_variable_is_an_error_where_its_value_is_needed() {
+    // the file's schema is neither declared nor locked, so its path must be read
+    let spec =
+        "sources:\n  sales:\n    kind: file\n    path: ${WIDGETTDC_TEST_SALES_DIR}/sales.parquet\n";
+    let p = project(&[("spec.yaml", spec)]);
+    let out = widgettdc()
+        .args(["check", "--format", "json", "--project"])
+        .arg(&p.path)
+        .env_remove("WIDGETTDC_TEST_SALES_DIR")
+        .assert()
+        .code(1);
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let errors: Vec<&Value> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{v}");
+    assert_eq!(errors[0]["code"], "E011");
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("needed to read the schema of source `sales`"));
+    // with declared columns the value is not needed: only a warning
+    let spec = format!("{spec}    columns: {{ id: int64 }}\n");
+    let p = project(&[("spec.yaml", &spec)]);
+    widgettdc()
+        .args(["check", "--project"])
+        .arg(&p.path)
+        .env_remove("WIDGETTDC_TEST_SALES_DIR")
+        .assert()
+        .success();
+}

@@ -6,6 +6,7 @@
 //! `docs/diagnostics.md`), and add one fixture per case under `tests/fixtures/bad/` with its
 //! snapshot (`cargo insta test --accept` writes it; review it).
 
+mod needed_env;
 mod parameter_decls;
 mod parameter_usage;
 mod read_only;
@@ -34,6 +35,10 @@ pub struct Check {
 
 /// The checks, in the order they run.
 pub const CHECKS: &[Check] = &[
+    Check {
+        name: "needed-env",
+        run: needed_env::run,
+    },
     Check {
         name: "parameter-declarations",
         run: parameter_decls::run,

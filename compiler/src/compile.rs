@@ -77,9 +77,27 @@ pub fn analyse_tool(
     let kind = sql::statement_kind(&parsed.statement);
     let positional = parsed.scan.uses.iter().any(|u| u.is_positional());
     if tables_ok && a.unavailable.is_empty() && kind != StatementKind::Other && !positional {
-        match sql::plan(&parsed.statement, catalog, functions) {
+        // INSERT types its placeholders by position: plan it with positional names
+        let (stmt, names) = if matches!(parsed.statement, sqlparser::ast::Statement::Insert(_)) {
+            sql::placeholders::to_positional(&parsed.statement)
+        } else {
+            (parsed.statement.clone(), Vec::new())
+        };
+        match sql::plan(&stmt, catalog, functions) {
             Ok(plan) => {
-                a.param_types = sql::parameter_types(&plan);
+                a.param_types = sql::parameter_types(&plan)
+                    .into_iter()
+                    .map(|(k, v)| {
+                        match k
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|i| names.get(i.wrapping_sub(1)))
+                        {
+                            Some(name) => (name.clone(), v),
+                            None => (k, v),
+                        }
+                    })
+                    .collect();
                 a.output = Some(sql::output_schema(&plan));
             }
             Err(e) => a.diags.push(sql::plan_error(&e, &a.locator, file)),

@@ -162,3 +162,15 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     }
     best.map(|(_, c)| c)
 }
+
+/// "a" or "an" before a word, for messages ("an integer", "a string", "an INSERT").
+pub fn article(word: &str) -> &'static str {
+    let w = word.trim_start_matches(['`', '"']).to_ascii_lowercase();
+    if w.starts_with(['a', 'e', 'i', 'o'])
+        || (w.starts_with('u') && !w.starts_with("uuid") && !w.starts_with("uint"))
+    {
+        "an"
+    } else {
+        "a"
+    }
+}

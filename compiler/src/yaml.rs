@@ -270,7 +270,6 @@ enum FrameKind {
 
 struct Loader<'a> {
     file_id: FileId,
-    #[allow(dead_code)]
     file: &'a SourceFile,
     diags: Vec<Diagnostic>,
     anchors: HashMap<usize, Node>,
@@ -291,6 +290,17 @@ impl Loader<'_> {
             FrameKind::Seq(items) => items.push(node),
             FrameKind::Map(items, pending) => match pending.take() {
                 None => {
+                    // a key spelled `null`/`~` is still a key with that text
+                    let node = match node.kind {
+                        NodeKind::Null if !node.span.range.is_empty() => Node {
+                            kind: NodeKind::Scalar {
+                                text: self.file.text[node.span.range.clone()].to_string(),
+                                style: Style::Plain,
+                            },
+                            span: node.span,
+                        },
+                        _ => node,
+                    };
                     if !matches!(node.kind, NodeKind::Scalar { .. } | NodeKind::Null) {
                         self.diags.push(
                             Diagnostic::error(

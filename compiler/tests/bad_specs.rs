@@ -216,7 +216,7 @@ fn bad_specs() {
                 .cloned()
                 .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            failed.push(format!("{name}: {}", msg.lines().next().unwrap_or("")));
+            failed.push(msg);
         }
     }
     assert!(

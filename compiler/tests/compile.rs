@@ -296,3 +296,19 @@ fn rendered_lock_file_types_sql_offline() {
     assert!(!out.field(0).is_nullable());
     assert_eq!(out.field(1).name(), "severity level");
 }
+
+#[test]
+fn insert_with_named_parameters_in_a_write_tool() {
+    let (c, diags) = compile_tools(
+        "tools:\n  add:\n    mode: write\n    parameters:\n      name: { type: string }\n      region: { type: string }\n    sql: INSERT INTO crm.customers (id, name, region) VALUES (1, $name, $region)\n",
+    );
+    assert!(diags.is_empty(), "{diags:?}");
+    let t = &c.tools["add"];
+    assert!(!t.read_only);
+    assert_eq!(t.param("name").unwrap().inferred, Some(DataType::Utf8));
+    let (_, diags) = compile_tools(
+        "tools:\n  add:\n    mode: write\n    parameters:\n      name: { type: integer }\n    sql: INSERT INTO crm.customers (id, name) VALUES (1, $name)\n",
+    );
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(diags[0].starts_with("E303"), "{diags:?}");
+}

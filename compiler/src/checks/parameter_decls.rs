@@ -33,7 +33,7 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                     if !measurable {
                         constraints_ok = false;
                         out.push(
-                            Diagnostic::error(Code::InvalidConstraint, b.span.clone(), format!("`{key}` does not apply to a `{ty}` parameter"))
+                            Diagnostic::error(Code::InvalidConstraint, b.span.clone(), format!("`{key}` does not apply to {} `{ty}` parameter", crate::diagnostic::article(&ty.to_string())))
                                 .label(format!("no {key} for {ty}"))
                                 .help(format!("`{key}` bounds numbers, and the length of strings and lists; remove it or use `enum`")),
                         );
@@ -62,7 +62,10 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                         Diagnostic::error(
                             Code::InvalidConstraint,
                             pattern.span.clone(),
-                            format!("`pattern` does not apply to a `{ty}` parameter"),
+                            format!(
+                                "`pattern` does not apply to {} `{ty}` parameter",
+                                crate::diagnostic::article(&ty.to_string())
+                            ),
                         )
                         .label("pattern needs a string")
                         .help("remove `pattern`, or declare the parameter as `string`"),
@@ -70,7 +73,13 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                 } else if let Err(e) = regex::Regex::new(&pattern.value) {
                     constraints_ok = false;
                     let msg = e.to_string();
-                    let last = msg.lines().last().unwrap_or("").trim().to_string();
+                    let last = msg
+                        .lines()
+                        .last()
+                        .unwrap_or("")
+                        .trim()
+                        .trim_start_matches("error: ")
+                        .to_string();
                     out.push(
                         Diagnostic::error(
                             Code::InvalidConstraint,
@@ -103,10 +112,19 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                             Diagnostic::error(
                                 Code::InvalidEnumValue,
                                 v.span.clone(),
-                                format!("enum value of parameter `{name}` is not a `{item}`: {e}"),
+                                format!(
+                                    "enum value of parameter `{name}` is not {} `{item}`: {e}",
+                                    crate::diagnostic::article(&item.to_string())
+                                ),
                             )
-                            .label(format!("not a {item}"))
-                            .help(format!("every value in `enum` must be a `{item}`")),
+                            .label(format!(
+                                "not {} {item}",
+                                crate::diagnostic::article(&item.to_string())
+                            ))
+                            .help(format!(
+                                "every value in `enum` must be {} `{item}`",
+                                crate::diagnostic::article(&item.to_string())
+                            )),
                         );
                     }
                 }
@@ -117,9 +135,15 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                         Diagnostic::error(
                             Code::InvalidDefault,
                             d.span.clone(),
-                            format!("default of parameter `{name}` is not a `{ty}`: {e}"),
+                            format!(
+                                "default of parameter `{name}` is not {} `{ty}`: {e}",
+                                crate::diagnostic::article(&ty.to_string())
+                            ),
                         )
-                        .label(format!("not a {ty}"))
+                        .label(format!(
+                            "not {} {ty}",
+                            crate::diagnostic::article(&ty.to_string())
+                        ))
                         .help(format!(
                             "give a `{ty}` default, or change the parameter's type"
                         )),

@@ -26,7 +26,10 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                 Diagnostic::error(
                     Code::WriteInReadOnly,
                     span,
-                    format!("tool `{name}` is read-only but its SQL is a {word} statement"),
+                    format!(
+                        "tool `{name}` is read-only but its SQL is {} {word} statement",
+                        crate::diagnostic::article(&word)
+                    ),
                 )
                 .label("writes data")
                 .help("add `mode: write` to the tool if it is meant to change data"),

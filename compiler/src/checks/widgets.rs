@@ -55,11 +55,20 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                         Diagnostic::error(
                             Code::WidgetParamValue,
                             value.value_span.clone(),
-                            format!("value for parameter `{pname}` is not a `{ty}`: {e}"),
+                            format!(
+                                "value for parameter `{pname}` is not {} `{ty}`: {e}",
+                                crate::diagnostic::article(&ty.to_string())
+                            ),
                         )
-                        .label(format!("not a {ty}"))
+                        .label(format!(
+                            "not {} {ty}",
+                            crate::diagnostic::article(&ty.to_string())
+                        ))
                         .with_secondary(p.ty.span.clone(), "declared here")
-                        .help(format!("pass a `{ty}`")),
+                        .help(format!(
+                            "pass {} `{ty}`",
+                            crate::diagnostic::article(&ty.to_string())
+                        )),
                     ),
                     Ok(v) => {
                         if let Err(e) = check_constraints(ty, &constraints_of(p), &v) {

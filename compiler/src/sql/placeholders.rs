@@ -250,3 +250,38 @@ pub fn specialize(stmt: &Statement, absent: &HashSet<String>) -> Statement {
     let _ = VisitMut::visit(&mut out, &mut s);
     out
 }
+
+/// Rename named placeholders to positional ones (`$region` → `$1`, by first appearance).
+/// DataFusion plans named placeholders in queries, but not in `INSERT ... VALUES`, which
+/// types its placeholders from the target columns by position. Returns the statement and the
+/// names in position order.
+pub fn to_positional(stmt: &Statement) -> (Statement, Vec<String>) {
+    struct Renamer {
+        names: Vec<String>,
+    }
+    impl VisitorMut for Renamer {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+            if let Expr::Value(v) = e {
+                if let Value::Placeholder(p) = &mut v.value {
+                    let name = p.trim_start_matches('$').to_string();
+                    if !name.is_empty() && !name.chars().all(|c| c.is_ascii_digit()) {
+                        let i = match self.names.iter().position(|n| *n == name) {
+                            Some(i) => i,
+                            None => {
+                                self.names.push(name);
+                                self.names.len() - 1
+                            }
+                        };
+                        *p = format!("${}", i + 1);
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut out = stmt.clone();
+    let mut r = Renamer { names: Vec::new() };
+    let _ = VisitMut::visit(&mut out, &mut r);
+    (out, r.names)
+}

@@ -136,19 +136,26 @@ impl ContextProvider for SchemaProvider<'_> {
         &self.options
     }
 
+    // Sorted, so DataFusion's "did you mean" for an unknown function is deterministic.
     fn udf_names(&self) -> Vec<String> {
-        self.functions.scalar.keys().cloned().collect()
+        sorted(self.functions.scalar.keys())
     }
 
     fn higher_order_function_names(&self) -> Vec<String> {
-        self.functions.higher_order.keys().cloned().collect()
+        sorted(self.functions.higher_order.keys())
     }
 
     fn udaf_names(&self) -> Vec<String> {
-        self.functions.aggregate.keys().cloned().collect()
+        sorted(self.functions.aggregate.keys())
     }
 
     fn udwf_names(&self) -> Vec<String> {
-        self.functions.window.keys().cloned().collect()
+        sorted(self.functions.window.keys())
     }
+}
+
+fn sorted<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut v: Vec<String> = names.cloned().collect();
+    v.sort();
+    v
 }

@@ -27,15 +27,23 @@ sources:
 "#;
 
 fn compile_tools(tools: &str) -> (CompiledProject, Vec<String>) {
-    let mut diags = Diagnostics::default();
     let files = vec![
         (PathBuf::from("sources.yaml"), SOURCES.to_string()),
         (PathBuf::from("tools.yaml"), tools.to_string()),
     ];
+    compile_files(files, None)
+}
+
+fn compile_files(
+    files: Vec<(PathBuf, String)>,
+    lock: Option<String>,
+) -> (CompiledProject, Vec<String>) {
+    let mut diags = Diagnostics::default();
+    let lock = lock.map(|l| (PathBuf::from("schema.lock.yaml"), l));
     let p = project::load_texts(
         &PathBuf::from("."),
         files,
-        None,
+        lock,
         None,
         &Env::default(),
         &mut diags,
@@ -275,22 +283,11 @@ fn rendered_lock_file_types_sql_offline() {
     sources.insert("events".to_string(), tables);
     let lock = widgettdc_compiler::lock::render(&sources);
     let spec = "sources:\n  events:\n    kind: sqlite\n    path: events.db\ntools:\n  t:\n    sql: SELECT id, \"severity level\" FROM events.security_events\n";
-    let mut diags = Diagnostics::default();
-    let p = project::load_texts(
-        &PathBuf::from("."),
+    let (c, diags) = compile_files(
         vec![(PathBuf::from("spec.yaml"), spec.to_string())],
-        Some((PathBuf::from("schema.lock.yaml"), lock.clone())),
-        None,
-        &Env::default(),
-        &mut diags,
+        Some(lock.clone()),
     );
-    let c = compile::compile(
-        &p,
-        &ExternalSchemas::new(),
-        &FunctionSet::datafusion_defaults(),
-        &mut diags,
-    );
-    assert!(diags.is_empty(), "{:?}\n{lock}", diags.into_sorted());
+    assert!(diags.is_empty(), "{diags:?}\n{lock}");
     let out = c.tools["t"].output.as_ref().unwrap();
     assert_eq!(out.field(0).data_type(), &DataType::Int64);
     assert!(!out.field(0).is_nullable());

@@ -14,6 +14,7 @@ use indexmap::IndexMap;
 use crate::decode::KeyedMap;
 use crate::project::Project;
 use crate::spec::columns::{ColumnDecl, TableDecl};
+use crate::spec::sources::rest::RestColumn;
 use crate::spec::sources::SourceConfig;
 use crate::types::to_arrow;
 
@@ -82,6 +83,18 @@ fn schema_of(columns: &KeyedMap<ColumnDecl>) -> SchemaRef {
     ))
 }
 
+/// A declared table of an API source (columns with per-column selectors).
+fn api_table(columns: &KeyedMap<RestColumn>) -> CatalogTable {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(c, col)| Field::new(c, to_arrow(&col.ty.value.0), col.nullable.unwrap_or(true)))
+        .collect();
+    CatalogTable {
+        schema: Arc::new(Schema::new(fields)),
+        origin: SchemaOrigin::Declared,
+    }
+}
+
 fn split_key(key: &str) -> (Option<String>, String) {
     match key.split_once('.') {
         Some((s, t)) => (Some(s.to_string()), t.to_string()),
@@ -128,48 +141,12 @@ impl Catalog {
                 }
                 SourceConfig::Rest(r) => {
                     for (t, decl) in r.tables.iter() {
-                        let schema = Arc::new(Schema::new(
-                            decl.columns
-                                .iter()
-                                .map(|(c, col)| {
-                                    Field::new(
-                                        c,
-                                        to_arrow(&col.ty.value.0),
-                                        col.nullable.unwrap_or(true),
-                                    )
-                                })
-                                .collect::<Vec<_>>(),
-                        ));
-                        put(
-                            (None, t.clone()),
-                            CatalogTable {
-                                schema,
-                                origin: SchemaOrigin::Declared,
-                            },
-                        );
+                        put((None, t.clone()), api_table(&decl.columns));
                     }
                 }
                 SourceConfig::Graphql(g) => {
                     for (t, decl) in g.tables.iter() {
-                        let schema = Arc::new(Schema::new(
-                            decl.columns
-                                .iter()
-                                .map(|(c, col)| {
-                                    Field::new(
-                                        c,
-                                        to_arrow(&col.ty.value.0),
-                                        col.nullable.unwrap_or(true),
-                                    )
-                                })
-                                .collect::<Vec<_>>(),
-                        ));
-                        put(
-                            (None, t.clone()),
-                            CatalogTable {
-                                schema,
-                                origin: SchemaOrigin::Declared,
-                            },
-                        );
+                        put((None, t.clone()), api_table(&decl.columns));
                     }
                 }
                 _ => {}
@@ -241,12 +218,12 @@ impl Catalog {
 
     /// Resolve a (normalised) table name: one, two or three parts.
     pub fn resolve(&self, parts: &[String]) -> Resolution {
-        let names = self.table_names();
-        let suggestion = |written: &str| {
-            crate::diagnostic::suggest(written, names.iter().map(String::as_str))
+        // only a miss needs suggestions: build the list of names then
+        let suggestion = || {
+            let names = self.table_names();
+            crate::diagnostic::suggest(&parts.join("."), names.iter().map(String::as_str))
                 .map(str::to_string)
         };
-        let written = parts.join(".");
         let (source, schema, table) = match parts {
             [t] => {
                 // a file source, named after the source
@@ -257,7 +234,7 @@ impl Catalog {
                     }
                     _ => {
                         return Resolution::UnknownSource {
-                            suggestion: suggestion(&written),
+                            suggestion: suggestion(),
                         }
                     }
                 }
@@ -269,7 +246,7 @@ impl Catalog {
         };
         let Some(src) = self.sources.get(&source) else {
             return Resolution::UnknownSource {
-                suggestion: suggestion(&written),
+                suggestion: suggestion(),
             };
         };
         if !src.known {
@@ -286,7 +263,7 @@ impl Catalog {
             },
             None => Resolution::UnknownTable {
                 source,
-                suggestion: suggestion(&written),
+                suggestion: suggestion(),
             },
         }
     }

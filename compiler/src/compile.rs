@@ -11,7 +11,7 @@ use crate::catalog::{Catalog, ExternalSchemas};
 use crate::checks::{CheckCx, CHECKS};
 use crate::decode::Keyed;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::params::{coerce, node_to_json, Constraints};
+use crate::params::{node_to_json, node_value, Constraints};
 use crate::plan::{
     CompiledParam, CompiledProject, CompiledTool, CompiledWidget, CompiledWidgetData, ParamTypes,
 };
@@ -19,7 +19,7 @@ use crate::project::Project;
 use crate::spec::{Parameter, Tool};
 use crate::sql::locate::SqlLocator;
 use crate::sql::provider::FunctionSet;
-use crate::sql::{self, Parsed, StatementKind};
+use crate::sql::{self, Parsed, Planner, StatementKind};
 
 /// What the compiler learned about one tool's SQL.
 pub struct ToolAnalysis {
@@ -45,7 +45,7 @@ impl ToolAnalysis {
 pub fn analyse_tool(
     project: &Project,
     catalog: &Catalog,
-    functions: &FunctionSet,
+    planner: &Planner,
     tool: &Keyed<Tool>,
 ) -> ToolAnalysis {
     let file = project.file(&tool.sql.span);
@@ -77,28 +77,10 @@ pub fn analyse_tool(
     let kind = sql::statement_kind(&parsed.statement);
     let positional = parsed.scan.uses.iter().any(|u| u.is_positional());
     if tables_ok && a.unavailable.is_empty() && kind != StatementKind::Other && !positional {
-        // INSERT types its placeholders by position: plan it with positional names
-        let (stmt, names) = if matches!(parsed.statement, sqlparser::ast::Statement::Insert(_)) {
-            sql::placeholders::to_positional(&parsed.statement)
-        } else {
-            (parsed.statement.clone(), Vec::new())
-        };
-        match sql::plan(&stmt, catalog, functions) {
-            Ok(plan) => {
-                a.param_types = sql::parameter_types(&plan)
-                    .into_iter()
-                    .map(|(k, v)| {
-                        match k
-                            .parse::<usize>()
-                            .ok()
-                            .and_then(|i| names.get(i.wrapping_sub(1)))
-                        {
-                            Some(name) => (name.clone(), v),
-                            None => (k, v),
-                        }
-                    })
-                    .collect();
-                a.output = Some(sql::output_schema(&plan));
+        match planner.plan(&parsed.statement) {
+            Ok(planned) => {
+                a.output = Some(planned.plan.schema().inner().clone());
+                a.param_types = planned.param_types;
             }
             Err(e) => a.diags.push(sql::plan_error(&e, &a.locator, file)),
         }
@@ -114,15 +96,10 @@ pub fn constraints_of(p: &Parameter) -> Constraints {
         other => other.clone(),
     };
     Constraints {
-        enum_values: p.enum_values.as_ref().map(|e| {
-            e.value
-                .iter()
-                .map(|n| {
-                    let j = node_to_json(n);
-                    coerce(&item_ty, &j).unwrap_or(j)
-                })
-                .collect()
-        }),
+        enum_values: p
+            .enum_values
+            .as_ref()
+            .map(|e| e.value.iter().map(|n| node_value(&item_ty, n)).collect()),
         minimum: p.minimum.as_ref().map(|m| m.value),
         maximum: p.maximum.as_ref().map(|m| m.value),
         pattern: p.pattern.as_ref().map(|s| s.value.clone()),
@@ -137,13 +114,14 @@ pub fn compile(
     diags: &mut Diagnostics,
 ) -> CompiledProject {
     let catalog = Catalog::build(project, external);
+    let planner = Planner::new(&catalog, functions);
     let analyses: IndexMap<String, ToolAnalysis> = project
         .tools
         .iter()
         .map(|(name, tool)| {
             (
                 name.clone(),
-                analyse_tool(project, &catalog, functions, tool),
+                analyse_tool(project, &catalog, &planner, tool),
             )
         })
         .collect();
@@ -175,10 +153,7 @@ fn assemble(project: &Project, analyses: &IndexMap<String, ToolAnalysis>) -> Com
                 ty: p.ty.value.0.clone(),
                 description: p.description.clone(),
                 required: p.is_required(),
-                default: p.default.as_ref().map(|d| {
-                    let j = node_to_json(d);
-                    coerce(&p.ty.value.0, &j).unwrap_or(j)
-                }),
+                default: p.default.as_ref().map(|d| node_value(&p.ty.value.0, d)),
                 constraints: constraints_of(p),
                 inferred: a.param_types.get(pname).cloned().flatten(),
             })
@@ -229,11 +204,10 @@ fn assemble(project: &Project, analyses: &IndexMap<String, ToolAnalysis>) -> Com
                     .params
                     .iter()
                     .map(|(pn, node)| {
-                        let j = node_to_json(&node.value);
-                        let v = tool
-                            .and_then(|t| t.param(pn))
-                            .and_then(|p| coerce(&p.ty, &j).ok())
-                            .unwrap_or(j);
+                        let v = match tool.and_then(|t| t.param(pn)) {
+                            Some(p) => node_value(&p.ty, &node.value),
+                            None => node_to_json(&node.value),
+                        };
                         (pn.clone(), v)
                     })
                     .collect();

@@ -116,12 +116,9 @@ fn coerce_scalar(ty: &TypeExpr, v: &Value) -> Result<Value, String> {
             }
         }
         TypeExpr::Number | TypeExpr::Float32 | TypeExpr::Float64 | TypeExpr::Decimal { .. } => {
-            if let Some(f) = v.as_f64() {
-                return Ok(v.clone()).and_then(|_| {
-                    serde_json::Number::from_f64(f)
-                        .map(|_| v.clone())
-                        .ok_or_else(|| "expected a finite number".to_string())
-                });
+            // a JSON number is always finite
+            if v.is_number() {
+                return Ok(v.clone());
             }
             match s.and_then(|s| parse_float(s).or_else(|| parse_int(s).map(|i| i as f64))) {
                 Some(f) => serde_json::Number::from_f64(f)
@@ -214,6 +211,29 @@ pub fn is_timestamp(s: &str) -> bool {
         r"^[T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)?$",
     );
     re.map(|re| re.is_match(rest)).unwrap_or(false)
+}
+
+/// Why a value was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    /// Not of the declared type.
+    Type(String),
+    /// Of the type, but a constraint (enum, bounds, pattern) refuses it.
+    Constraint(String),
+}
+
+/// What every supplied value goes through: coerce to the type, then check the constraints.
+pub fn validate(ty: &TypeExpr, c: &Constraints, v: &Value) -> Result<Value, Invalid> {
+    let v = coerce(ty, v).map_err(Invalid::Type)?;
+    check_constraints(ty, c, &v).map_err(Invalid::Constraint)?;
+    Ok(v)
+}
+
+/// A YAML value as JSON, coerced to `ty` where it fits and as written where it does not
+/// (a check reports the misfit).
+pub fn node_value(ty: &TypeExpr, node: &Node) -> Value {
+    let j = node_to_json(node);
+    coerce(ty, &j).unwrap_or(j)
 }
 
 /// Check a coerced value against constraints; the error names the rule.

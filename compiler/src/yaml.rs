@@ -137,7 +137,6 @@ pub fn parse_float(text: &str) -> Option<f64> {
 /// duplicate keys yield diagnostics and a tree (the first occurrence wins).
 pub fn load(file_id: FileId, file: &SourceFile) -> (Option<Node>, Vec<Diagnostic>) {
     let mut loader = Loader {
-        file_id,
         file,
         diags: Vec::new(),
         anchors: HashMap::new(),
@@ -269,7 +268,6 @@ enum FrameKind {
 }
 
 struct Loader<'a> {
-    file_id: FileId,
     file: &'a SourceFile,
     diags: Vec<Diagnostic>,
     anchors: HashMap<usize, Node>,
@@ -337,6 +335,5 @@ impl Loader<'_> {
                 }
             },
         }
-        let _ = self.file_id;
     }
 }

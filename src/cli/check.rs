@@ -1,7 +1,9 @@
 //! `widgettdc check` and `widgettdc compile`.
 
 use widgettdc_compiler::diagnostic::Severity;
-use widgettdc_compiler::{check_dir, render, Env, ExternalSchemas, FunctionSet};
+use widgettdc_compiler::{
+    check_dir, render, CompiledProject, Diagnostic, Env, ExternalSchemas, FunctionSet, Project,
+};
 
 use super::{color_stdout, width, CheckFormat, CompileFormat, ProjectArgs};
 
@@ -11,19 +13,25 @@ fn env(args: &ProjectArgs) -> Env {
     env
 }
 
-pub fn check(args: &ProjectArgs, format: CheckFormat) -> i32 {
+/// Load and compile the project offline; on an IO error, print it and give exit code 2.
+fn load(args: &ProjectArgs) -> Result<(Project, CompiledProject, Vec<Diagnostic>), i32> {
     let functions = FunctionSet::datafusion_defaults();
-    let (project, _compiled, diags) = match check_dir(
+    check_dir(
         &args.project,
         &env(args),
         &ExternalSchemas::new(),
         &functions,
-    ) {
+    )
+    .map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    })
+}
+
+pub fn check(args: &ProjectArgs, format: CheckFormat) -> i32 {
+    let (project, _compiled, diags) = match load(args) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+        Err(code) => return code,
     };
     let errors = diags
         .iter()
@@ -64,18 +72,9 @@ pub fn check(args: &ProjectArgs, format: CheckFormat) -> i32 {
 }
 
 pub fn compile(args: &ProjectArgs, format: CompileFormat) -> i32 {
-    let functions = FunctionSet::datafusion_defaults();
-    let (project, compiled, diags) = match check_dir(
-        &args.project,
-        &env(args),
-        &ExternalSchemas::new(),
-        &functions,
-    ) {
+    let (project, compiled, diags) = match load(args) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
+        Err(code) => return code,
     };
     let errors = diags.iter().any(|d| d.severity == Severity::Error);
     if !diags.is_empty() {

@@ -6,11 +6,11 @@ use widgettdc_grammar::TypeExpr;
 use super::CheckCx;
 use crate::codes::Code;
 use crate::compile::constraints_of;
-use crate::diagnostic::Diagnostic;
-use crate::params::{check_constraints, coerce, node_to_json, Constraints};
+use crate::diagnostic::{article, Diagnostic};
+use crate::params::{coerce, node_to_json, validate, Constraints, Invalid};
 
 pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
-    for (tool_name, tool) in &cx.project.tools {
+    for tool in cx.project.tools.values() {
         for (name, p) in tool.parameters.iter() {
             let ty = &p.ty.value.0;
             if !ty.is_parameter_type() {
@@ -25,6 +25,8 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                 TypeExpr::List(inner) => inner.as_ref(),
                 other => other,
             };
+            let a = article(&ty.to_string());
+            let an_item = article(&item.to_string());
             let numeric = matches!(item, TypeExpr::Integer | TypeExpr::Number);
             let measurable = numeric || matches!(ty, TypeExpr::String | TypeExpr::List(_));
             let mut constraints_ok = true;
@@ -33,7 +35,7 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                     if !measurable {
                         constraints_ok = false;
                         out.push(
-                            Diagnostic::error(Code::InvalidConstraint, b.span.clone(), format!("`{key}` does not apply to {} `{ty}` parameter", crate::diagnostic::article(&ty.to_string())))
+                            Diagnostic::error(Code::InvalidConstraint, b.span.clone(), format!("`{key}` does not apply to {a} `{ty}` parameter"))
                                 .label(format!("no {key} for {ty}"))
                                 .help(format!("`{key}` bounds numbers, and the length of strings and lists; remove it or use `enum`")),
                         );
@@ -62,10 +64,7 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                         Diagnostic::error(
                             Code::InvalidConstraint,
                             pattern.span.clone(),
-                            format!(
-                                "`pattern` does not apply to {} `{ty}` parameter",
-                                crate::diagnostic::article(&ty.to_string())
-                            ),
+                            format!("`pattern` does not apply to {a} `{ty}` parameter"),
                         )
                         .label("pattern needs a string")
                         .help("remove `pattern`, or declare the parameter as `string`"),
@@ -113,58 +112,43 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                                 Code::InvalidEnumValue,
                                 v.span.clone(),
                                 format!(
-                                    "enum value of parameter `{name}` is not {} `{item}`: {e}",
-                                    crate::diagnostic::article(&item.to_string())
-                                ),
+                                    "enum value of parameter `{name}` is not {an_item} `{item}`: {e}"),
                             )
-                            .label(format!(
-                                "not {} {item}",
-                                crate::diagnostic::article(&item.to_string())
-                            ))
-                            .help(format!(
-                                "every value in `enum` must be {} `{item}`",
-                                crate::diagnostic::article(&item.to_string())
-                            )),
+                            .label(format!("not {an_item} {item}"))
+                            .help(format!("every value in `enum` must be {an_item} `{item}`")),
                         );
                     }
                 }
             }
             if let Some(d) = &p.default {
-                match coerce(ty, &node_to_json(d)) {
-                    Err(e) => out.push(
+                // constraints that are themselves wrong are reported above, not applied
+                let c = if constraints_ok && enum_ok {
+                    constraints_of(p)
+                } else {
+                    Constraints::default()
+                };
+                match validate(ty, &c, &node_to_json(d)) {
+                    Ok(_) => {}
+                    Err(Invalid::Type(e)) => out.push(
                         Diagnostic::error(
                             Code::InvalidDefault,
                             d.span.clone(),
-                            format!(
-                                "default of parameter `{name}` is not {} `{ty}`: {e}",
-                                crate::diagnostic::article(&ty.to_string())
-                            ),
+                            format!("default of parameter `{name}` is not {a} `{ty}`: {e}"),
                         )
-                        .label(format!(
-                            "not {} {ty}",
-                            crate::diagnostic::article(&ty.to_string())
-                        ))
+                        .label(format!("not {a} {ty}"))
                         .help(format!(
-                            "give a `{ty}` default, or change the parameter's type"
+                            "give {a} `{ty}` default, or change the parameter's type"
                         )),
                     ),
-                    Ok(v) if constraints_ok && enum_ok => {
-                        let c: Constraints = constraints_of(p);
-                        if let Err(e) = check_constraints(ty, &c, &v) {
-                            out.push(
-                                Diagnostic::error(
-                                    Code::InvalidDefault,
-                                    d.span.clone(),
-                                    format!(
-                                        "default of parameter `{name}` breaks its constraints: {e}"
-                                    ),
-                                )
-                                .label("breaks a constraint")
-                                .help("choose a default the parameter's own constraints allow"),
-                            );
-                        }
-                    }
-                    Ok(_) => {}
+                    Err(Invalid::Constraint(e)) => out.push(
+                        Diagnostic::error(
+                            Code::InvalidDefault,
+                            d.span.clone(),
+                            format!("default of parameter `{name}` breaks its constraints: {e}"),
+                        )
+                        .label("breaks a constraint")
+                        .help("choose a default the parameter's own constraints allow"),
+                    ),
                 }
                 if let Some(r) = &p.required {
                     if r.value {
@@ -177,7 +161,6 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                     }
                 }
             }
-            let _ = tool_name;
         }
     }
 }

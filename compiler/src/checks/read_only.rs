@@ -5,7 +5,7 @@ use sqlparser::ast::Spanned as _;
 
 use super::CheckCx;
 use crate::codes::Code;
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{article, Diagnostic};
 use crate::sql::StatementKind;
 
 pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
@@ -28,7 +28,7 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                     span,
                     format!(
                         "tool `{name}` is read-only but its SQL is {} {word} statement",
-                        crate::diagnostic::article(&word)
+                        article(&word)
                     ),
                 )
                 .label("writes data")

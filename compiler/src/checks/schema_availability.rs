@@ -6,8 +6,7 @@ use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 
 pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
-    for (name, tool) in &cx.project.tools {
-        let a = &cx.analyses[name];
+    for (name, a) in cx.analyses {
         for source in &a.unavailable {
             let Some(src) = cx.catalog.sources.get(source) else {
                 continue;
@@ -30,7 +29,6 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                 .label("not type-checked")
                 .help(how.to_string()),
             );
-            let _ = tool;
         }
     }
 }

@@ -4,8 +4,8 @@
 use super::CheckCx;
 use crate::codes::Code;
 use crate::compile::constraints_of;
-use crate::diagnostic::{did_you_mean, Diagnostic};
-use crate::params::{check_constraints, coerce, node_to_json};
+use crate::diagnostic::{article, did_you_mean, Diagnostic};
+use crate::params::{node_to_json, validate, Invalid};
 
 pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
     let tools: Vec<&str> = cx.project.tools.keys().map(String::as_str).collect();
@@ -50,40 +50,29 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                     continue;
                 };
                 let ty = &p.ty.value.0;
-                match coerce(ty, &node_to_json(&value.value)) {
-                    Err(e) => out.push(
+                let a = article(&ty.to_string());
+                match validate(ty, &constraints_of(p), &node_to_json(&value.value)) {
+                    Ok(_) => {}
+                    Err(Invalid::Type(e)) => out.push(
                         Diagnostic::error(
                             Code::WidgetParamValue,
                             value.value_span.clone(),
-                            format!(
-                                "value for parameter `{pname}` is not {} `{ty}`: {e}",
-                                crate::diagnostic::article(&ty.to_string())
-                            ),
+                            format!("value for parameter `{pname}` is not {a} `{ty}`: {e}"),
                         )
-                        .label(format!(
-                            "not {} {ty}",
-                            crate::diagnostic::article(&ty.to_string())
-                        ))
+                        .label(format!("not {a} {ty}"))
                         .with_secondary(p.ty.span.clone(), "declared here")
-                        .help(format!(
-                            "pass {} `{ty}`",
-                            crate::diagnostic::article(&ty.to_string())
-                        )),
+                        .help(format!("pass {a} `{ty}`")),
                     ),
-                    Ok(v) => {
-                        if let Err(e) = check_constraints(ty, &constraints_of(p), &v) {
-                            out.push(
-                                Diagnostic::error(
-                                    Code::WidgetParamValue,
-                                    value.value_span.clone(),
-                                    format!("value for parameter `{pname}` is not allowed: {e}"),
-                                )
-                                .label("not allowed")
-                                .with_secondary(p.key_span.clone(), "parameter declared here")
-                                .help("pass a value the parameter's constraints allow"),
-                            );
-                        }
-                    }
+                    Err(Invalid::Constraint(e)) => out.push(
+                        Diagnostic::error(
+                            Code::WidgetParamValue,
+                            value.value_span.clone(),
+                            format!("value for parameter `{pname}` is not allowed: {e}"),
+                        )
+                        .label("not allowed")
+                        .with_secondary(p.key_span.clone(), "parameter declared here")
+                        .help("pass a value the parameter's constraints allow"),
+                    ),
                 }
             }
             for (pname, p) in tool.parameters.iter() {

@@ -8,7 +8,7 @@ pub mod provider;
 
 use std::collections::{HashMap, HashSet};
 
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::DataType;
 use datafusion_common::{DataFusionError, SchemaError};
 use datafusion_expr::LogicalPlan;
 use datafusion_sql::parser::{DFParserBuilder, Statement as DFStatement};
@@ -237,21 +237,58 @@ pub fn check_tables(
     (unavailable, diags)
 }
 
-/// Plan a statement; `Ok` has the logical plan.
-pub fn plan(
-    stmt: &Statement,
-    catalog: &Catalog,
-    functions: &FunctionSet,
-) -> Result<LogicalPlan, DataFusionError> {
-    let options = config_options();
-    let parser_options = ParserOptions::from(&options.sql_parser);
-    let provider = SchemaProvider {
-        catalog,
-        functions,
-        options,
-    };
-    let planner = SqlToRel::new_with_options(&provider, parser_options);
-    planner.sql_statement_to_plan(stmt.clone())
+/// DataFusion's SQL planner over the schema-only catalog, built once per compile and used
+/// for every tool (the runtime plans the same way, over real tables).
+pub struct Planner<'a> {
+    provider: SchemaProvider<'a>,
+    parser_options: ParserOptions,
+}
+
+/// A planned statement with its parameter types by name (without `$`).
+pub struct Planned {
+    pub plan: LogicalPlan,
+    pub param_types: HashMap<String, Option<DataType>>,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(catalog: &'a Catalog, functions: &'a FunctionSet) -> Self {
+        let options = config_options();
+        let parser_options = ParserOptions::from(&options.sql_parser);
+        Planner {
+            provider: SchemaProvider {
+                catalog,
+                functions,
+                options,
+            },
+            parser_options,
+        }
+    }
+
+    /// Plan a statement. `INSERT ... VALUES` types its placeholders by position, so it is
+    /// planned with named placeholders renamed to positional ones and the types mapped back.
+    pub fn plan(&self, stmt: &Statement) -> Result<Planned, DataFusionError> {
+        let (stmt, positional) = if matches!(stmt, Statement::Insert(_)) {
+            placeholders::to_positional(stmt)
+        } else {
+            (stmt.clone(), Vec::new())
+        };
+        let planner = SqlToRel::new_with_options(&self.provider, self.parser_options);
+        let plan = planner.sql_statement_to_plan(stmt)?;
+        let param_types = plan
+            .get_parameter_types()?
+            .into_iter()
+            .map(|(k, v)| {
+                let k = k.trim_start_matches('$');
+                let name = k
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| positional.get(i.wrapping_sub(1)))
+                    .map_or_else(|| k.to_string(), String::clone);
+                (name, v)
+            })
+            .collect();
+        Ok(Planned { plan, param_types })
+    }
 }
 
 /// Turn a planning error into a diagnostic.
@@ -319,20 +356,6 @@ pub fn plan_error(e: &DataFusionError, loc: &SqlLocator, file: &SourceFile) -> D
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
-}
-
-/// Parameter types the planner inferred, keyed by name without `$`.
-pub fn parameter_types(plan: &LogicalPlan) -> HashMap<String, Option<DataType>> {
-    plan.get_parameter_types()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k.trim_start_matches('$').to_string(), v))
-        .collect()
-}
-
-/// The output schema of a plan as Arrow.
-pub fn output_schema(plan: &LogicalPlan) -> SchemaRef {
-    plan.schema().inner().clone()
 }
 
 /// Names of placeholders used (without `$`).

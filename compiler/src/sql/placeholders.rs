@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     BinaryOperator, Expr, JoinConstraint, JoinOperator, LimitClause, ObjectName, Query, Select,
-    SetExpr, Statement, TableFactor, Value, Visit, VisitMut, Visitor, VisitorMut,
+    Statement, TableFactor, Value, Visit, VisitMut, Visitor, VisitorMut,
 };
 
 /// One use of a placeholder.
@@ -196,9 +196,7 @@ impl VisitorMut for Specializer<'_> {
                 *offset = None;
             }
         }
-        if let SetExpr::Select(select) = q.body.as_mut() {
-            self.select(select);
-        }
+        // WHERE/HAVING/JOIN ON are handled in `pre_visit_select`
         ControlFlow::Continue(())
     }
 

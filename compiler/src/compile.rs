@@ -106,6 +106,48 @@ pub fn constraints_of(p: &Parameter) -> Constraints {
     }
 }
 
+/// Analyse every tool, in parallel on the machine's cores when there are many (plain
+/// threads: the compiler runs no async runtime). Results keep the tools' order.
+fn analyse_tools(
+    project: &Project,
+    catalog: &Catalog,
+    planner: &Planner,
+) -> IndexMap<String, ToolAnalysis> {
+    let tools: Vec<(&String, &Keyed<Tool>)> = project.tools.iter().collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(tools.len() / 64)
+        .max(1);
+    let analyse = |chunk: &[(&String, &Keyed<Tool>)]| -> Vec<(String, ToolAnalysis)> {
+        chunk
+            .iter()
+            .map(|(name, tool)| {
+                (
+                    (*name).clone(),
+                    analyse_tool(project, catalog, planner, tool),
+                )
+            })
+            .collect()
+    };
+    if threads == 1 {
+        return analyse(&tools).into_iter().collect();
+    }
+    let chunk_size = tools.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = tools
+            .chunks(chunk_size)
+            .map(|chunk| scope.spawn(move || analyse(chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(done) => done,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
 /// Stage 2. `functions` is the SQL function registry (DataFusion's plus the stdlib).
 pub fn compile(
     project: &Project,
@@ -115,16 +157,7 @@ pub fn compile(
 ) -> CompiledProject {
     let catalog = Catalog::build(project, external);
     let planner = Planner::new(&catalog, functions);
-    let analyses: IndexMap<String, ToolAnalysis> = project
-        .tools
-        .iter()
-        .map(|(name, tool)| {
-            (
-                name.clone(),
-                analyse_tool(project, &catalog, &planner, tool),
-            )
-        })
-        .collect();
+    let analyses = analyse_tools(project, &catalog, &planner);
     let cx = CheckCx {
         project,
         catalog: &catalog,
@@ -138,13 +171,18 @@ pub fn compile(
         (check.run)(&cx, &mut out);
         diags.extend(out);
     }
-    assemble(project, &analyses)
+    assemble(project, analyses)
 }
 
-fn assemble(project: &Project, analyses: &IndexMap<String, ToolAnalysis>) -> CompiledProject {
+/// The analyses are consumed: each parsed statement moves into its compiled tool (an AST is
+/// tens of kilobytes; a copy per tool would double the compiler's memory).
+fn assemble(project: &Project, mut analyses: IndexMap<String, ToolAnalysis>) -> CompiledProject {
     let mut out = CompiledProject::default();
     for (name, tool) in &project.tools {
-        let a = &analyses[name];
+        let Some(mut a) = analyses.swap_remove(name) else {
+            continue;
+        };
+        let read_only = !tool.is_write() && a.kind() != Some(StatementKind::Write);
         let params = tool
             .parameters
             .iter()
@@ -185,9 +223,9 @@ fn assemble(project: &Project, analyses: &IndexMap<String, ToolAnalysis>) -> Com
                 description: tool.description.clone(),
                 params,
                 sql: tool.sql.value.text.clone(),
-                statement: a.parsed.as_ref().map(|p| p.statement.clone()),
-                output: a.output.clone(),
-                read_only: !tool.is_write() && a.kind() != Some(StatementKind::Write),
+                statement: a.parsed.take().map(|p| p.statement),
+                output: a.output.take(),
+                read_only,
                 max_rows: tool.max_rows,
                 max_bytes: tool.max_bytes,
                 sources,

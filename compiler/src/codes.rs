@@ -49,6 +49,20 @@ pub enum Code {
     SchemaUnavailable,
     LockFile,
     SchemaRead,
+    // --- runtime (E6xx)
+    SourceUnavailable,
+    SourceRead,
+    SourceKindUnsupported,
+    ToolNotFound,
+    ParameterType,
+    ParameterConstraint,
+    ParameterMissing,
+    ParameterUnknown,
+    QueryPlan,
+    QueryExecution,
+    Output,
+    QueryNotReadOnly,
+    ProjectInvalid,
 }
 
 impl Code {
@@ -92,6 +106,19 @@ impl Code {
             SchemaUnavailable => ("E501", "schema-unavailable", "a source's schema is not known offline, so SQL over it is not type-checked"),
             LockFile => ("E502", "lock-file", "the schema lock file is malformed"),
             SchemaRead => ("E503", "schema-read", "a source's schema could not be read"),
+            SourceUnavailable => ("E601", "source-unavailable", "a source cannot be reached or opened (missing file, locked or unreadable database)"),
+            SourceRead => ("E602", "source-read", "a source's data cannot be read (corrupt file, a value that does not fit its column type)"),
+            SourceKindUnsupported => ("E603", "source-kind-unsupported", "the runtime cannot execute this source kind yet"),
+            ToolNotFound => ("E604", "tool-not-found", "`run`/`explain` names a tool the project does not define"),
+            ParameterType => ("E605", "parameter-type", "a parameter value given to a tool has the wrong type"),
+            ParameterConstraint => ("E606", "parameter-constraint", "a parameter value breaks a declared rule (enum, minimum, maximum, pattern)"),
+            ParameterMissing => ("E607", "parameter-missing", "a required parameter was not given"),
+            ParameterUnknown => ("E608", "parameter-unknown", "a parameter the tool does not declare was given"),
+            QueryPlan => ("E609", "query-plan", "ad-hoc SQL (or a tool's SQL against the live sources) cannot be planned"),
+            QueryExecution => ("E610", "query-execution", "a query failed while running"),
+            Output => ("E611", "output", "the result cannot be written (output file, format)"),
+            QueryNotReadOnly => ("E612", "query-not-read-only", "`query` runs read-only SQL; this statement writes or changes state"),
+            ProjectInvalid => ("E613", "project-invalid", "the project has errors, so its tools cannot run (see the diagnostics above)"),
         }
     }
 
@@ -141,6 +168,19 @@ impl Code {
         Code::SchemaUnavailable,
         Code::LockFile,
         Code::SchemaRead,
+        Code::SourceUnavailable,
+        Code::SourceRead,
+        Code::SourceKindUnsupported,
+        Code::ToolNotFound,
+        Code::ParameterType,
+        Code::ParameterConstraint,
+        Code::ParameterMissing,
+        Code::ParameterUnknown,
+        Code::QueryPlan,
+        Code::QueryExecution,
+        Code::Output,
+        Code::QueryNotReadOnly,
+        Code::ProjectInvalid,
     ];
 }
 

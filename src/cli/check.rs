@@ -2,7 +2,7 @@
 
 use widgettdc_compiler::diagnostic::Severity;
 use widgettdc_compiler::{
-    check_dir, render, CompiledProject, Diagnostic, Env, ExternalSchemas, FunctionSet, Project,
+    check_dir, render, CompiledProject, Diagnostic, Env, ExternalSchemas, Project,
 };
 
 use super::{color_stdout, width, CheckFormat, CompileFormat, ProjectArgs};
@@ -15,7 +15,7 @@ fn env(args: &ProjectArgs) -> Env {
 
 /// Load and compile the project offline; on an IO error, print it and give exit code 2.
 fn load(args: &ProjectArgs) -> Result<(Project, CompiledProject, Vec<Diagnostic>), i32> {
-    let functions = FunctionSet::datafusion_defaults();
+    let functions = widgettdc_runtime::functions();
     check_dir(
         &args.project,
         &env(args),

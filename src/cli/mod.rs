@@ -1,8 +1,10 @@
 //! Command-line interface: argument parsing and the commands.
 //!
-//! Exit codes: 0 success (warnings allowed), 1 problems found in the input, 2 usage or IO error.
+//! Exit codes: 0 success (warnings allowed), 1 problems found in the input (the project, SQL,
+//! arguments, a source that fails), 2 usage or IO error (no project to load).
 
 mod check;
+mod run;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -60,6 +62,39 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = CompileFormat::Human)]
         format: CompileFormat,
     },
+    /// Run ad-hoc, read-only SQL over every source of the project (joins across sources).
+    Query {
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        output: run::OutputArgs,
+        /// The SQL, e.g. "SELECT * FROM metrics LIMIT 10".
+        sql: String,
+    },
+    /// Run a tool with arguments.
+    Run {
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        output: run::OutputArgs,
+        #[command(flatten)]
+        params: run::ParamArgs,
+        /// The tool's name.
+        tool: String,
+    },
+    /// Show how a tool or a SQL query runs: what each source is asked (the SQL sent to a
+    /// database, the files and predicates of a file scan), and the plans.
+    Explain {
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        params: run::ParamArgs,
+        /// Run the query and show its metrics (rows, row groups pruned, time).
+        #[arg(long)]
+        analyze: bool,
+        /// A tool name, or SQL.
+        target: String,
+    },
     /// Spec-format utilities.
     Spec {
         #[command(subcommand)]
@@ -87,6 +122,23 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Check { project, format } => check::check(&project, format),
         Command::Compile { project, format } => check::compile(&project, format),
+        Command::Query {
+            project,
+            output,
+            sql,
+        } => run::query(&project, &output, &sql),
+        Command::Run {
+            project,
+            output,
+            params,
+            tool,
+        } => run::run(&project, &output, &params, &tool),
+        Command::Explain {
+            project,
+            params,
+            analyze,
+            target,
+        } => run::explain(&project, &params, &target, analyze),
         Command::Spec {
             command: SpecCommand::JsonSchema,
         } => {

@@ -1,0 +1,286 @@
+//! The runtime: a compiled project, and a DataFusion session whose catalog holds every source.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, SchemaProvider};
+use datafusion::common::metadata::ScalarAndMetadata;
+use datafusion::common::ParamValues;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
+use datafusion::sql::parser::{DFParserBuilder, Statement as DFStatement};
+use serde_json::{Map, Value};
+use sqlparser::dialect::GenericDialect;
+use widgettdc_compiler::catalog::{Catalog, ExternalSchemas};
+use widgettdc_compiler::diagnostic::Diagnostics;
+use widgettdc_compiler::plan::CompiledTool;
+use widgettdc_compiler::sql::{statement_kind, StatementKind};
+use widgettdc_compiler::{
+    compile, project, Code, CompiledProject, Diagnostic, Env, LoadError, Project,
+};
+
+use crate::error::{Result, RuntimeError};
+use crate::params;
+use crate::sources::{self, DefaultSchema, Registration, SourceCx};
+
+/// Settings of a runtime.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Rows per record batch (DataFusion's default when unset).
+    pub batch_size: Option<usize>,
+    /// Worker threads of DataFusion's partitions (the machine's cores when unset).
+    pub target_partitions: Option<usize>,
+}
+
+/// A loaded project, ready to run queries. Sources open on first use.
+pub struct Runtime {
+    pub project: Project,
+    pub compiled: CompiledProject,
+    /// What `check` would report (sorted). Tools cannot run while there are errors.
+    pub diagnostics: Vec<Diagnostic>,
+    ctx: SessionContext,
+}
+
+/// The DataFusion configuration: the compiler's planner settings, plus the runtime's.
+pub fn session_config(options: &Options) -> SessionConfig {
+    let mut o = widgettdc_compiler::sql::provider::config_options();
+    o.catalog.information_schema = true;
+    o.catalog.default_catalog = "datafusion".into();
+    o.catalog.default_schema = "public".into();
+    let mut config = SessionConfig::from(o);
+    if let Some(b) = options.batch_size {
+        config = config.with_batch_size(b.max(1));
+    }
+    if let Some(p) = options.target_partitions {
+        config = config.with_target_partitions(p.max(1));
+    }
+    config
+}
+
+/// A session with the stdlib's functions and no sources.
+pub fn session(config: SessionConfig, env: Arc<RuntimeEnv>) -> SessionContext {
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(env)
+        .with_default_features()
+        .build();
+    let ctx = SessionContext::new_with_state(state);
+    for f in widgettdc_stdlib::scalar_functions() {
+        ctx.register_udf(f.as_ref().clone());
+    }
+    ctx
+}
+
+/// Options for SQL that must not change anything.
+pub fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+impl Runtime {
+    /// Load and compile the project in `dir`, and register its sources (nothing is opened).
+    pub fn load(dir: &Path, env: &Env, options: &Options) -> Result<Runtime, LoadError> {
+        let mut diags = Diagnostics::default();
+        let project = project::load(dir, env, &mut diags)?;
+        let external = ExternalSchemas::new();
+        let functions = crate::functions();
+        let compiled = compile::compile(&project, &external, &functions, &mut diags);
+        let catalog = Catalog::build(&project, &external);
+        let config = session_config(options);
+        let rt_env =
+            Arc::new(RuntimeEnvBuilder::new().build().map_err(|e| {
+                LoadError::Io(dir.to_path_buf(), std::io::Error::other(e.to_string()))
+            })?);
+        let ctx = session(config.clone(), Arc::clone(&rt_env));
+        let mut default_schema = DefaultSchema::default();
+        let df_catalog = ctx.catalog("datafusion").ok_or_else(|| {
+            LoadError::Io(
+                dir.to_path_buf(),
+                std::io::Error::other("internal error: no default catalog"),
+            )
+        })?;
+        for (name, src) in project.sources.iter() {
+            let file = project.file(&src.key_span);
+            let base_dir = file
+                .path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| dir.to_path_buf());
+            let cx = SourceCx {
+                name,
+                config: &src.value,
+                base_dir,
+                catalog: catalog.sources.get(name),
+                session_config: config.clone(),
+                env: Arc::clone(&rt_env),
+            };
+            match sources::register(&cx) {
+                Ok(Registration::Table(t)) => default_schema.add(name, t),
+                Ok(Registration::Schema {
+                    provider,
+                    native_schema,
+                }) => {
+                    let _ = df_catalog.register_schema(name, Arc::clone(&provider));
+                    if let Some(native) = native_schema {
+                        let cat = MemoryCatalogProvider::new();
+                        let _ = cat.register_schema(&native, provider as Arc<dyn SchemaProvider>);
+                        ctx.register_catalog(name, Arc::new(cat));
+                    }
+                }
+                Err(e) => diags.push(Diagnostic::error(
+                    e.code,
+                    src.key_span.clone(),
+                    format!("source `{name}`: {}", e.message),
+                )),
+            }
+        }
+        let _ = df_catalog.register_schema("public", Arc::new(default_schema));
+        Ok(Runtime {
+            project,
+            compiled,
+            diagnostics: diags.into_sorted(),
+            ctx,
+        })
+    }
+
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Plan ad-hoc, read-only SQL over every source.
+    pub async fn query(&self, sql: &str) -> Result<DataFrame> {
+        let dialect = GenericDialect {};
+        let mut statements = DFParserBuilder::new(sql)
+            .with_dialect(&dialect)
+            .build()
+            .and_then(|mut p| p.parse_statements())
+            .map_err(|e| RuntimeError::from_datafusion(e, Code::QueryPlan))?;
+        if statements.len() != 1 {
+            return Err(RuntimeError::new(
+                Code::QueryPlan,
+                format!("expected one SQL statement, found {}", statements.len()),
+            )
+            .help("run one statement at a time"));
+        }
+        let statement = statements.pop_front().expect("one statement");
+        if let DFStatement::Statement(s) = &statement {
+            if statement_kind(s) == StatementKind::Write {
+                return Err(read_only_error());
+            }
+        } else if !matches!(statement, DFStatement::Explain(_)) {
+            return Err(read_only_error());
+        }
+        let state = self.ctx.state();
+        let plan = state
+            .statement_to_plan(statement)
+            .await
+            .map_err(|e| RuntimeError::from_datafusion(e, Code::QueryPlan))?;
+        read_only()
+            .verify_plan(&plan)
+            .map_err(|_| read_only_error())?;
+        self.ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(|e| RuntimeError::from_datafusion(e, Code::QueryPlan))
+    }
+
+    /// The compiled tool called `name`.
+    pub fn tool(&self, name: &str) -> Result<&CompiledTool> {
+        if let Some(t) = self.compiled.tools.get(name) {
+            return Ok(t);
+        }
+        let names: Vec<&str> = self.compiled.tools.keys().map(String::as_str).collect();
+        let help = widgettdc_compiler::diagnostic::did_you_mean(name, names.iter().copied())
+            .unwrap_or_else(|| {
+                if names.is_empty() {
+                    "the project defines no tools".to_string()
+                } else {
+                    format!("tools: {}", names.join(", "))
+                }
+            });
+        Err(RuntimeError::new(Code::ToolNotFound, format!("there is no tool `{name}`")).help(help))
+    }
+
+    /// Plan a tool with its arguments bound: validated, typed, optional predicates dropped.
+    pub async fn tool_plan(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<LogicalPlan, Vec<RuntimeError>> {
+        let tool = self.tool(name).map_err(|e| vec![e])?;
+        if self.has_errors() {
+            let n = self.diagnostics.iter().filter(|d| d.is_error()).count();
+            return Err(vec![RuntimeError::new(
+                Code::ProjectInvalid,
+                format!(
+                    "the project has {n} error{}, so tool `{name}` cannot run",
+                    if n == 1 { "" } else { "s" }
+                ),
+            )
+            .help("run `widgettdc check` and fix them")]);
+        }
+        if !tool.read_only {
+            return Err(vec![RuntimeError::new(
+                Code::QueryNotReadOnly,
+                format!("tool `{name}` writes (`mode: write`); this version of widgettdc opens sources read-only"),
+            )
+            .help("run write tools against the database directly for now")]);
+        }
+        let bound = params::bind(tool, args)?;
+        let state = self.ctx.state();
+        let plan = state
+            .statement_to_plan(DFStatement::Statement(Box::new(bound.statement)))
+            .await
+            .map_err(|e| vec![tool_error(tool, e)])?;
+        let inferred: HashMap<String, Option<arrow::datatypes::DataType>> = plan
+            .get_parameter_types()
+            .map_err(|e| vec![tool_error(tool, e)])?;
+        let values =
+            params::cast_to_inferred(bound.values, &inferred, tool).map_err(|e| vec![e])?;
+        let values: HashMap<String, ScalarAndMetadata> = values
+            .into_iter()
+            .map(|(k, v)| (k, ScalarAndMetadata::from(v)))
+            .collect();
+        plan.with_param_values(ParamValues::Map(values))
+            .map_err(|e| vec![tool_error(tool, e)])
+    }
+
+    /// A tool, ready to execute.
+    pub async fn tool_frame(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<DataFrame, Vec<RuntimeError>> {
+        let plan = self.tool_plan(name, args).await?;
+        self.ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(|e| vec![RuntimeError::from_datafusion(e, Code::QueryPlan)])
+    }
+}
+
+fn tool_error(tool: &CompiledTool, e: datafusion::error::DataFusionError) -> RuntimeError {
+    let mut r = RuntimeError::from_datafusion(e, Code::QueryPlan);
+    if r.code == Code::QueryPlan {
+        r.message = format!("tool `{}`: {}", tool.name, r.message);
+        r.help = Some("the live sources differ from what `check` saw: run `widgettdc check`, and compare the lock file with the data".into());
+    }
+    r
+}
+
+fn read_only_error() -> RuntimeError {
+    RuntimeError::new(
+        Code::QueryNotReadOnly,
+        "`query` runs read-only SQL: SELECT, WITH, VALUES, SHOW, DESCRIBE and EXPLAIN",
+    )
+    .help("to change data, declare a tool with `mode: write`")
+}

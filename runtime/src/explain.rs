@@ -1,0 +1,187 @@
+//! `explain`: the optimised logical plan, the physical plan, and per source what it is asked to
+//! do (the SQL text sent to a database; the files, projection, predicate and pruning of a file
+//! scan). With `analyze` the query runs and the plan carries its metrics (rows, row groups
+//! pruned by statistics, time).
+
+use std::sync::Arc;
+
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::display::DisplayableExecutionPlan;
+use datafusion::physical_plan::{displayable, ExecutionPlan};
+use datafusion::prelude::DataFrame;
+use futures::StreamExt;
+use widgettdc_compiler::Code;
+
+use crate::error::{Result, RuntimeError};
+use crate::sources::sqlite::table::SqliteExec;
+
+/// What one scan asks of its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceWork {
+    /// `sqlite`, `file`, `memory`.
+    pub kind: &'static str,
+    /// The source name where known.
+    pub source: Option<String>,
+    /// SQL text for a database, the scan's description for files.
+    pub detail: String,
+    /// With `analyze`: the scan's metrics.
+    pub metrics: Option<String>,
+}
+
+/// A table scan of the optimised plan: what DataFusion asks the table for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableScan {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub filters: Vec<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Explained {
+    pub scans: Vec<TableScan>,
+    pub logical: String,
+    pub physical: String,
+    pub sources: Vec<SourceWork>,
+}
+
+impl std::fmt::Display for Explained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "Tables read:")?;
+        if self.scans.is_empty() {
+            writeln!(f, "  (none)")?;
+        }
+        for s in &self.scans {
+            writeln!(f, "  {}: columns [{}]", s.table, s.columns.join(", "))?;
+            if !s.filters.is_empty() {
+                writeln!(
+                    f,
+                    "    filters offered to the source: {}",
+                    s.filters.join(" AND ")
+                )?;
+            }
+            if let Some(n) = s.limit {
+                writeln!(f, "    limit offered to the source: {n}")?;
+            }
+        }
+        writeln!(f)?;
+        writeln!(f, "What each source is asked:")?;
+        if self.sources.is_empty() {
+            writeln!(f, "  (no source scans)")?;
+        }
+        for s in &self.sources {
+            let name = s.source.as_deref().unwrap_or("-");
+            writeln!(f, "  {name} ({}):", s.kind)?;
+            writeln!(f, "    {}", s.detail)?;
+            if let Some(m) = &s.metrics {
+                writeln!(f, "    metrics: {m}")?;
+            }
+        }
+        writeln!(f)?;
+        writeln!(f, "Logical plan:")?;
+        for l in self.logical.lines() {
+            writeln!(f, "  {l}")?;
+        }
+        writeln!(f)?;
+        writeln!(f, "Physical plan:")?;
+        for l in self.physical.lines() {
+            writeln!(f, "  {l}")?;
+        }
+        Ok(())
+    }
+}
+
+fn collect(plan: &Arc<dyn ExecutionPlan>, analyze: bool, out: &mut Vec<SourceWork>) {
+    let metrics = || {
+        analyze
+            .then(|| {
+                plan.metrics().map(|m| {
+                    m.aggregate_by_name()
+                        .sorted_for_display()
+                        .timestamps_removed()
+                        .to_string()
+                })
+            })
+            .flatten()
+    };
+    if let Some(s) = plan.downcast_ref::<SqliteExec>() {
+        out.push(SourceWork {
+            kind: "sqlite",
+            source: Some(s.source().to_string()),
+            detail: format!("SQL: {}", s.sql()),
+            metrics: metrics(),
+        });
+    } else if plan.name() == "DataSourceExec" {
+        let line = displayable(plan.as_ref()).one_line().to_string();
+        let kind = if line.contains("file_groups") {
+            "file"
+        } else {
+            "in memory"
+        };
+        out.push(SourceWork {
+            kind,
+            source: None,
+            detail: line
+                .trim()
+                .trim_start_matches("DataSourceExec: ")
+                .to_string(),
+            metrics: metrics(),
+        });
+    }
+    for c in plan.children() {
+        collect(c, analyze, out);
+    }
+}
+
+/// Explain a planned query; with `analyze`, run it first (its rows are discarded).
+pub async fn explain(df: DataFrame, analyze: bool) -> Result<Explained> {
+    let task_ctx = Arc::new(df.task_ctx());
+    let logical = df
+        .clone()
+        .into_optimized_plan()
+        .map_err(|e| RuntimeError::from_datafusion(e, Code::QueryPlan))?;
+    let physical = df
+        .create_physical_plan()
+        .await
+        .map_err(|e| RuntimeError::from_datafusion(e, Code::QueryPlan))?;
+    if analyze {
+        let mut stream = datafusion::physical_plan::execute_stream(Arc::clone(&physical), task_ctx)
+            .map_err(|e| RuntimeError::from_datafusion(e, Code::QueryExecution))?;
+        while let Some(b) = stream.next().await {
+            b.map_err(|e| RuntimeError::from_datafusion(e, Code::QueryExecution))?;
+        }
+    }
+    let mut sources = Vec::new();
+    collect(&physical, analyze, &mut sources);
+    let mut scans = Vec::new();
+    let _ = logical.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(t) = node {
+            scans.push(TableScan {
+                table: t.table_name.to_string(),
+                columns: t
+                    .projected_schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect(),
+                filters: t.filters.iter().map(|e| e.to_string()).collect(),
+                limit: t.fetch,
+            });
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    let physical_text = if analyze {
+        DisplayableExecutionPlan::with_metrics(physical.as_ref())
+            .indent(true)
+            .to_string()
+    } else {
+        displayable(physical.as_ref()).indent(true).to_string()
+    };
+    Ok(Explained {
+        scans,
+        logical: format!("{}", logical.display_indent()),
+        physical: physical_text,
+        sources,
+    })
+}

@@ -1,0 +1,31 @@
+//! widgettdc's runtime: compiled plans executed on Apache DataFusion.
+//!
+//! - [`engine::Runtime`]: a loaded, compiled project and a DataFusion session whose catalog
+//!   holds every source (opened on first use). Ad-hoc SQL ([`engine::Runtime::query`]) and
+//!   tools with validated, typed arguments ([`engine::Runtime::tool_frame`]).
+//! - [`sources`]: one module per source kind, registered in [`sources::SOURCE_KINDS`].
+//! - [`params`]: tool arguments → typed values.
+//! - [`output`]: streaming result writers (table, JSON, NDJSON, CSV, Parquet, Arrow IPC).
+//! - [`explain`]: plans, with what each source is asked to do.
+//!
+//! Only this crate (and the CLI) does IO and runs async code; the compiler stays pure.
+
+pub mod engine;
+pub mod error;
+pub mod explain;
+pub mod output;
+pub mod params;
+pub mod sources;
+
+pub use engine::{Options, Runtime};
+pub use error::{Result, RuntimeError};
+
+/// The SQL functions the compiler plans with and the runtime executes: DataFusion's own plus
+/// the stdlib's.
+pub fn functions() -> widgettdc_compiler::FunctionSet {
+    let mut f = widgettdc_compiler::FunctionSet::datafusion_defaults();
+    for udf in widgettdc_stdlib::scalar_functions() {
+        f.add_scalar(udf);
+    }
+    f
+}

@@ -1,0 +1,364 @@
+//! `kind: file`: local files (one file, a directory or a glob) through DataFusion's listing
+//! tables: CSV/TSV, Parquet (row-group and page pruning from statistics), NDJSON, JSON arrays
+//! and Arrow IPC, gzip/bzip2/xz/zstd-compressed text formats included. JSON and YAML documents
+//! with a `rows:` selector (and YAML always) go through [`super::document`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::file_format::arrow::ArrowFormat;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::prelude::SessionConfig;
+use widgettdc_compiler::spec::sources::file::FileSource;
+use widgettdc_compiler::spec::sources::SourceConfig;
+use widgettdc_compiler::Code;
+
+use super::{LazyTable, Registration, SourceCx};
+use crate::error::{Result, RuntimeError};
+
+pub fn register(cx: &SourceCx) -> Result<Registration> {
+    let SourceConfig::File(f) = cx.config else {
+        return Err(RuntimeError::internal("file registration for another kind"));
+    };
+    let schema = cx
+        .catalog
+        .and_then(|c| c.tables.get(&(None, cx.name.to_string())))
+        .map(|t| Arc::clone(&t.schema));
+    Ok(Registration::Table(Arc::new(FileTable {
+        source: cx.name.to_string(),
+        spec: f.clone(),
+        base_dir: cx.base_dir.clone(),
+        schema,
+        session_config: cx.session_config.clone(),
+        env: Arc::clone(&cx.env),
+    })))
+}
+
+#[derive(Debug)]
+pub struct FileTable {
+    source: String,
+    spec: FileSource,
+    base_dir: PathBuf,
+    /// Declared or locked columns; else the files' own schema.
+    schema: Option<arrow::datatypes::SchemaRef>,
+    session_config: SessionConfig,
+    env: Arc<RuntimeEnv>,
+}
+
+fn is_glob(p: &str) -> bool {
+    p.contains(['*', '?', '['])
+}
+
+fn compression_of(path: &str) -> FileCompressionType {
+    let p = path.to_ascii_lowercase();
+    if p.ends_with(".gz") {
+        FileCompressionType::GZIP
+    } else if p.ends_with(".bz2") {
+        FileCompressionType::BZIP2
+    } else if p.ends_with(".xz") {
+        FileCompressionType::XZ
+    } else if p.ends_with(".zst") {
+        FileCompressionType::ZSTD
+    } else {
+        FileCompressionType::UNCOMPRESSED
+    }
+}
+
+fn single_byte(s: &Option<String>, what: &str, source: &str, default: u8) -> Result<u8> {
+    match s.as_deref() {
+        None => Ok(default),
+        Some("\\t") => Ok(b'\t'),
+        Some(v) if v.len() == 1 => Ok(v.as_bytes()[0]),
+        Some(v) => Err(RuntimeError::new(
+            Code::SourceUnavailable,
+            format!("source `{source}`: csv `{what}` must be one character, not `{v}`"),
+        )
+        .help(format!("write e.g. `{what}: \";\"`"))),
+    }
+}
+
+impl FileTable {
+    fn display(&self) -> &str {
+        &self.spec.path.value
+    }
+
+    /// The local path (or glob) the spec names.
+    fn local_path(&self) -> Result<PathBuf> {
+        let p = self.spec.path.value.as_str();
+        let lower = p.to_ascii_lowercase();
+        if lower.starts_with("s3://")
+            || lower.starts_with("http://")
+            || lower.starts_with("https://")
+        {
+            return Err(RuntimeError::new(
+                Code::SourceKindUnsupported,
+                format!(
+                    "source `{}` reads `{p}`: remote files (s3://, http(s)://) are checked but not read by this version of widgettdc",
+                    self.source
+                ),
+            )
+            .help("copy the file locally and point `path:` at it"));
+        }
+        let p = p.strip_prefix("file://").unwrap_or(p);
+        let path = Path::new(p);
+        Ok(if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        })
+    }
+
+    fn not_found(&self, path: &Path) -> RuntimeError {
+        RuntimeError::new(
+            Code::SourceUnavailable,
+            format!("the file `{}` of source `{}` does not exist", self.display(), self.source),
+        )
+        .help(format!(
+            "check `path:` of source `{}` (relative paths are relative to the spec file); looked for {}",
+            self.source,
+            path.display()
+        ))
+    }
+
+    fn read_error(&self, e: datafusion::error::DataFusionError) -> RuntimeError {
+        let inner = RuntimeError::from_datafusion(e, Code::SourceRead);
+        let code = if inner.code == Code::SourceUnavailable {
+            Code::SourceUnavailable
+        } else {
+            Code::SourceRead
+        };
+        RuntimeError::new(
+            code,
+            format!(
+                "cannot read `{}` (source `{}`): {}",
+                self.display(),
+                self.source,
+                inner.message
+            ),
+        )
+        .help(format!(
+            "check that the file is a valid {} file, or set `format:` of source `{}`",
+            self.spec.effective_format().unwrap_or("data"),
+            self.source
+        ))
+    }
+
+    /// The CSV null marker (`csv: { null: NA }`), if any.
+    fn csv_null(&self) -> Option<&str> {
+        let f = self.spec.effective_format()?;
+        if f != "csv" && f != "tsv" {
+            return None;
+        }
+        self.spec.csv.as_ref()?.null.as_deref()
+    }
+
+    fn format(&self, path: &Path) -> Result<(Arc<dyn FileFormat>, bool)> {
+        let display = self.display();
+        let format = self.spec.effective_format().ok_or_else(|| {
+            RuntimeError::new(
+                Code::SourceUnavailable,
+                format!(
+                    "cannot tell the format of `{display}` (source `{}`)",
+                    self.source
+                ),
+            )
+            .help("add `format:` (csv, tsv, parquet, json, ndjson, arrow or yaml)")
+        })?;
+        let compression = compression_of(display);
+        let document = format == "yaml" || (format == "json" && self.spec.rows.is_some());
+        if document {
+            return Ok((Arc::new(JsonFormat::default()), true));
+        }
+        let f: Arc<dyn FileFormat> = match format {
+            "csv" | "tsv" => {
+                let o = self.spec.csv.clone().unwrap_or(
+                    widgettdc_compiler::spec::sources::file::CsvOptions {
+                        delimiter: None,
+                        header: None,
+                        quote: None,
+                        null: None,
+                    },
+                );
+                let default_delim = if format == "tsv" { b'\t' } else { b',' };
+                let mut csv = CsvFormat::default()
+                    .with_has_header(o.header.unwrap_or(true))
+                    .with_delimiter(single_byte(
+                        &o.delimiter,
+                        "delimiter",
+                        &self.source,
+                        default_delim,
+                    )?)
+                    .with_quote(single_byte(&o.quote, "quote", &self.source, b'"')?)
+                    .with_file_compression_type(compression);
+                if let Some(n) = &o.null {
+                    csv = csv.with_null_regex(Some(format!("^{}$", regex_escape(n))));
+                }
+                Arc::new(csv)
+            }
+            "parquet" => Arc::new(ParquetFormat::default()),
+            "arrow" => Arc::new(ArrowFormat),
+            "ndjson" => Arc::new(JsonFormat::default().with_file_compression_type(compression)),
+            _ => {
+                // json: an array of objects, or one object per line
+                let array = !is_glob(display) && starts_with_bracket(path);
+                Arc::new(
+                    JsonFormat::default()
+                        .with_newline_delimited(!array)
+                        .with_file_compression_type(compression),
+                )
+            }
+        };
+        Ok((f, false))
+    }
+}
+
+impl FileTable {
+    /// DataFusion 55 uses a CSV null regex to infer the schema but not when it reads (its
+    /// `CsvSource` never passes it to the Arrow reader), so a null marker such as `NA` would
+    /// fail to parse as a number. The columns are read as text instead and converted in a view:
+    /// `CAST(NULLIF(col, 'NA') AS type)`.
+    fn with_null_marker(
+        &self,
+        config: ListingTableConfig,
+        marker: &str,
+    ) -> Result<Arc<dyn TableProvider>> {
+        use arrow::datatypes::{DataType, Field, Schema};
+        use datafusion::catalog::default_table_source::provider_as_source;
+        use datafusion::catalog::view::ViewTable;
+        use datafusion::functions::expr_fn::nullif;
+        use datafusion::logical_expr::{cast, col, lit, LogicalPlanBuilder};
+        let target = config
+            .file_schema
+            .clone()
+            .ok_or_else(|| RuntimeError::internal("listing table without a schema"))?;
+        let text = Arc::new(Schema::new(
+            target
+                .fields()
+                .iter()
+                .map(|f| Field::new(f.name(), DataType::Utf8, true))
+                .collect::<Vec<_>>(),
+        ));
+        let raw =
+            ListingTable::try_new(config.with_schema(text)).map_err(|e| self.read_error(e))?;
+        let exprs: Vec<_> = target
+            .fields()
+            .iter()
+            .map(|f| {
+                let c = nullif(
+                    col(datafusion::common::Column::new_unqualified(f.name())),
+                    lit(marker),
+                );
+                let e = if f.data_type() == &DataType::Utf8 {
+                    c
+                } else {
+                    cast(c, f.data_type().clone())
+                };
+                e.alias(f.name())
+            })
+            .collect();
+        let plan = LogicalPlanBuilder::scan(
+            self.source.as_str(),
+            provider_as_source(Arc::new(raw)),
+            None,
+        )
+        .and_then(|b| b.project(exprs))
+        .and_then(|b| b.build())
+        .map_err(|e| self.read_error(e))?;
+        Ok(Arc::new(ViewTable::new(plan, None)))
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether the file's first non-blank byte is `[` (a JSON array rather than JSON lines).
+fn starts_with_bracket(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut buf = [0u8; 512];
+    let n = f.read(&mut buf).unwrap_or(0);
+    buf[..n]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'[')
+}
+
+#[async_trait]
+impl LazyTable for FileTable {
+    async fn open(&self) -> Result<Arc<dyn TableProvider>> {
+        let path = self.local_path()?;
+        let text = path.to_string_lossy().to_string();
+        let glob = is_glob(&self.spec.path.value);
+        if !glob && !path.exists() {
+            return Err(self.not_found(&path));
+        }
+        let (format, document) = self.format(&path)?;
+        if document {
+            return super::document::open(
+                &self.source,
+                &path,
+                self.display(),
+                &self.spec,
+                self.schema.clone(),
+                self.session_config.batch_size(),
+            )
+            .await;
+        }
+        let url_text = if path.is_dir() && !text.ends_with('/') {
+            format!("{text}/")
+        } else {
+            text
+        };
+        let url = ListingTableUrl::parse(&url_text).map_err(|e| self.read_error(e))?;
+        // a directory lists files of the format's extension; a file or glob names its files
+        let extension = if path.is_dir() {
+            format
+                .get_ext_with_compression(&compression_of(self.display()))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let options = ListingOptions::new(format).with_file_extension(extension);
+        let state = SessionStateBuilder::new()
+            .with_config(self.session_config.clone())
+            .with_runtime_env(Arc::clone(&self.env))
+            .build();
+        let config = ListingTableConfig::new(url).with_listing_options(options);
+        let config = match &self.schema {
+            Some(s) => config.with_schema(Arc::clone(s)),
+            None => config
+                .infer_schema(&state)
+                .await
+                .map_err(|e| self.read_error(e))?,
+        };
+        if let Some(marker) = self.csv_null() {
+            return self.with_null_marker(config, marker);
+        }
+        let table = ListingTable::try_new(config).map_err(|e| self.read_error(e))?;
+        if glob && table.schema().fields().is_empty() {
+            return Err(self.not_found(&path));
+        }
+        Ok(Arc::new(table))
+    }
+}

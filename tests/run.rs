@@ -1,0 +1,654 @@
+//! `widgettdc query`, `run` and `explain` end to end, through the binary, over the quickstart
+//! (a YAML file, a SQLite database, a Parquet file). Results are compared with SQLite itself
+//! running the same SQL on the same data: the quickstart's database attached as `events`, the
+//! agents and metrics copied into tables (read with the `parquet` crate, not with widgettdc).
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use serde_json::{Map, Value};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn quickstart() -> PathBuf {
+    root().join("examples/quickstart")
+}
+
+fn widgettdc() -> Command {
+    let mut c = Command::cargo_bin("widgettdc").expect("binary built");
+    c.current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "120");
+    c
+}
+
+/// Run the binary, expecting success, and parse its `--format json` output.
+fn json_rows(args: &[&str]) -> Vec<Map<String, Value>> {
+    let out = widgettdc()
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|r| r.as_object().expect("row objects").clone())
+        .collect()
+}
+
+/// Run the binary expecting exit code 1; return stderr.
+fn fails(args: &[&str]) -> String {
+    let out = widgettdc().args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// The quickstart's data in one SQLite connection: `events` attached, `agents` from the YAML
+/// file, `metrics` from the Parquet file.
+fn mirror() -> rusqlite::Connection {
+    let db = rusqlite::Connection::open_in_memory().unwrap();
+    db.execute(
+        "ATTACH DATABASE ?1 AS events",
+        [quickstart().join("data/security.db").to_str().unwrap()],
+    )
+    .unwrap();
+    db.execute_batch(
+        "CREATE TABLE agents (id TEXT, name TEXT, team TEXT, status TEXT, started TEXT);
+         CREATE TABLE metrics (agent_id TEXT, ts TEXT, cpu REAL, memory_mb REAL, requests INTEGER);",
+    )
+    .unwrap();
+    // agents.yml rows look like `- { id: a-001, name: Atlas, team: platform, status: active, started: 2024-01-15 }`
+    let yaml = std::fs::read_to_string(quickstart().join("data/agents.yml")).unwrap();
+    let mut n = 0;
+    for line in yaml.lines().filter(|l| l.trim_start().starts_with("- {")) {
+        let inner = line.trim().trim_start_matches("- {").trim_end_matches('}');
+        let fields: Vec<String> = inner
+            .split(',')
+            .map(|kv| kv.split_once(':').unwrap().1.trim().to_string())
+            .collect();
+        db.execute(
+            "INSERT INTO agents VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params_from_iter(fields.iter()),
+        )
+        .unwrap();
+        n += 1;
+    }
+    assert_eq!(n, 8);
+    let file = std::fs::File::open(quickstart().join("data/metrics.parquet")).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let tx = db.unchecked_transaction().unwrap();
+    for batch in reader {
+        let b = batch.unwrap();
+        use arrow::array::AsArray;
+        use arrow::datatypes::{Float64Type, Int64Type, TimestampMicrosecondType};
+        let agent = b.column(0).as_string::<i32>();
+        let ts = b.column(1).as_primitive::<TimestampMicrosecondType>();
+        let cpu = b.column(2).as_primitive::<Float64Type>();
+        let mem = b.column(3).as_primitive::<Float64Type>();
+        let req = b.column(4).as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            let t = chrono::DateTime::from_timestamp_micros(ts.value(i))
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string();
+            tx.execute(
+                "INSERT INTO metrics VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![agent.value(i), t, cpu.value(i), mem.value(i), req.value(i)],
+            )
+            .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    db
+}
+
+/// Run SQL in the mirror; rows as JSON objects (column names from SQLite).
+fn sqlite_rows(
+    db: &rusqlite::Connection,
+    sql: &str,
+    params: &[(&str, Value)],
+) -> Vec<Map<String, Value>> {
+    let mut stmt = db.prepare(sql).unwrap();
+    for (name, v) in params {
+        let idx = stmt
+            .parameter_index(name)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no parameter {name}"));
+        match v {
+            Value::String(s) => stmt.raw_bind_parameter(idx, s).unwrap(),
+            Value::Number(n) if n.is_i64() => {
+                stmt.raw_bind_parameter(idx, n.as_i64().unwrap()).unwrap()
+            }
+            Value::Null => stmt.raw_bind_parameter(idx, rusqlite::types::Null).unwrap(),
+            other => panic!("unsupported parameter {other}"),
+        }
+    }
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().unwrap() {
+        let mut m = Map::new();
+        for (i, n) in names.iter().enumerate() {
+            let v = match r.get_ref(i).unwrap() {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(x) => Value::from(x),
+                rusqlite::types::ValueRef::Real(x) => Value::from(x),
+                rusqlite::types::ValueRef::Text(t) => {
+                    Value::from(String::from_utf8_lossy(t).to_string())
+                }
+                rusqlite::types::ValueRef::Blob(_) => panic!("blob"),
+            };
+            m.insert(n.clone(), v);
+        }
+        out.push(m);
+    }
+    out
+}
+
+/// Compare rows: same columns and values; numbers within 1e-9 relative; timestamps written as
+/// `…Z` by SQLite and without it by widgettdc; widgettdc's JSON leaves NULLs out of objects.
+fn assert_same(ours: &[Map<String, Value>], theirs: &[Map<String, Value>]) {
+    assert_eq!(
+        ours.len(),
+        theirs.len(),
+        "row counts differ\nours: {ours:?}\nsqlite: {theirs:?}"
+    );
+    assert!(!ours.is_empty(), "compare non-empty results");
+    for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
+        for (k, bv) in b {
+            let av = a.get(k).unwrap_or(&Value::Null);
+            let same = match (av, bv) {
+                (Value::Number(x), Value::Number(y)) => {
+                    let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                    (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
+                }
+                (Value::String(x), Value::String(y)) => {
+                    x.trim_end_matches('Z') == y.trim_end_matches('Z')
+                }
+                (x, y) => x == y,
+            };
+            assert!(
+                same,
+                "row {i}, column {k}: ours {av}, sqlite {bv}\nours: {a:?}\nsqlite: {b:?}"
+            );
+        }
+    }
+}
+
+fn tool_sql(name: &str) -> String {
+    let text = std::fs::read_to_string(quickstart().join("tools/agents.yaml")).unwrap();
+    let start = text.find(&format!("  {name}:")).unwrap();
+    let sql_start = text[start..].find("sql: |").unwrap() + start + "sql: |".len();
+    text[sql_start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("      ") || l.trim().is_empty())
+        .map(|l| l.trim_start_matches("      "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+const P: &str = "examples/quickstart";
+
+#[test]
+fn federated_query_matches_sqlite() {
+    let sql = "SELECT a.name, a.team, e.severity, count(*) AS n, avg(m.cpu) AS cpu \
+               FROM events.security_events e \
+               JOIN agents a ON a.id = e.agent_id \
+               JOIN (SELECT agent_id, avg(cpu) AS cpu FROM metrics GROUP BY agent_id) m ON m.agent_id = a.id \
+               WHERE e.severity IN ('high', 'critical') \
+               GROUP BY a.name, a.team, e.severity ORDER BY a.name, e.severity";
+    let ours = json_rows(&["query", "--project", P, sql]);
+    let theirs = sqlite_rows(&mirror(), sql, &[]);
+    assert_same(&ours, &theirs);
+}
+
+#[test]
+fn tools_match_sqlite_running_the_same_sql() {
+    let db = mirror();
+    // agent_health, all teams and one team (the optional parameter drops its predicate)
+    let sql = tool_sql("agent_health");
+    let all = json_rows(&["run", "--project", P, "agent_health"]);
+    let theirs = sqlite_rows(&db, &sql.replace("WHERE a.team = $team", ""), &[]);
+    assert_same(&all, &theirs);
+    assert_eq!(all.len(), 8);
+    let security = json_rows(&[
+        "run",
+        "--project",
+        P,
+        "agent_health",
+        "--param",
+        "team=security",
+    ]);
+    let theirs = sqlite_rows(&db, &sql, &[("$team", Value::from("security"))]);
+    assert_same(&security, &theirs);
+    assert_eq!(security.len(), 2);
+
+    // security_events with every parameter given
+    let sql = tool_sql("security_events");
+    let ours = json_rows(&[
+        "run",
+        "--project",
+        P,
+        "security_events",
+        "-P",
+        "severity=high",
+        "-P",
+        "since=2026-11-10T00:00:00Z",
+        "-P",
+        "limit=25",
+    ]);
+    let theirs = sqlite_rows(
+        &db,
+        &sql,
+        &[
+            ("$severity", Value::from("high")),
+            ("$since", Value::from("2026-11-10T00:00:00Z")),
+            ("$limit", Value::from(25)),
+        ],
+    );
+    assert_same(&ours, &theirs);
+    assert_eq!(ours.len(), 25);
+
+    // arguments as JSON, defaults filled in (severity medium, limit 50), `since` left out
+    let ours = json_rows(&[
+        "run",
+        "--project",
+        P,
+        "security_events",
+        "--params-json",
+        "{}",
+    ]);
+    let theirs = sqlite_rows(
+        &db,
+        &sql.replace("AND e.ts >= $since", ""),
+        &[
+            ("$severity", Value::from("medium")),
+            ("$limit", Value::from(50)),
+        ],
+    );
+    assert_same(&ours, &theirs);
+}
+
+#[test]
+fn list_parameters_and_stdlib_time_buckets() {
+    let ours = json_rows(&[
+        "run",
+        "--project",
+        P,
+        "events_by_category",
+        "-P",
+        "agents=a-002,a-003",
+        "-P",
+        "hours=48",
+    ]);
+    // the same in SQLite: hour buckets by text truncation
+    let theirs = sqlite_rows(
+        &mirror(),
+        "SELECT strftime('%Y-%m-%dT%H:00:00', e.ts) AS hour, e.category, e.severity, count(*) AS events
+         FROM events.security_events e
+         WHERE e.agent_id IN ('a-002', 'a-003')
+           AND unixepoch(e.ts) >= (SELECT max(unixepoch(ts)) FROM events.security_events) - 48 * 3600
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        &[],
+    );
+    assert_same(&ours, &theirs);
+    // an empty list matches nothing
+    let none = json_rows(&[
+        "run",
+        "--project",
+        P,
+        "events_by_category",
+        "-P",
+        "agents=[]",
+    ]);
+    assert!(none.is_empty());
+}
+
+#[test]
+fn output_formats_stream_the_same_rows() {
+    let sql = "SELECT agent_id, ts, cpu FROM metrics WHERE requests > 250 ORDER BY ts, agent_id";
+    let json = json_rows(&["query", "--project", P, sql]);
+    let expected = sqlite_rows(
+        &mirror(),
+        "SELECT count(*) AS n FROM metrics WHERE requests > 250",
+        &[],
+    );
+    assert_eq!(json.len() as i64, expected[0]["n"].as_i64().unwrap());
+
+    let out = widgettdc()
+        .args(["query", "-p", P, "-f", "csv", sql])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(csv.lines().next(), Some("agent_id,ts,cpu"));
+    assert_eq!(csv.lines().count(), json.len() + 1);
+
+    let out = widgettdc()
+        .args(["query", "-p", P, "-f", "ndjson", sql])
+        .output()
+        .unwrap();
+    let nd = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(nd.lines().count(), json.len());
+    let first: Value = serde_json::from_str(nd.lines().next().unwrap()).unwrap();
+    assert_eq!(first.as_object().unwrap(), &json[0]);
+
+    let dir = tempfile();
+    let pq = dir.join("out.parquet");
+    widgettdc()
+        .args([
+            "query",
+            "-p",
+            P,
+            "-f",
+            "parquet",
+            "-o",
+            pq.to_str().unwrap(),
+            sql,
+        ])
+        .assert()
+        .success();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&pq).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, json.len());
+
+    let out = widgettdc()
+        .args(["query", "-p", P, "-f", "arrow", sql])
+        .output()
+        .unwrap();
+    let reader =
+        arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(out.stdout), None).unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, json.len());
+
+    let out = widgettdc()
+        .args([
+            "query",
+            "-p",
+            P,
+            "SELECT name, status FROM agents WHERE team = 'platform' ORDER BY name",
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        table,
+        "+--------+--------+\n\
+         | name   | status |\n\
+         +--------+--------+\n\
+         | Atlas  | active |\n\
+         | Forge  | active |\n\
+         | Harbor | active |\n\
+         +--------+--------+\n\
+         3 rows\n"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn explain_shows_the_sql_sent_to_sqlite_and_the_parquet_pruning() {
+    let out = widgettdc()
+        .args([
+            "explain", "-p", P,
+            "SELECT id, severity FROM events.security_events WHERE severity = 'critical' AND agent_id IN ('a-001', 'a-002') LIMIT 3",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    assert!(
+        text.contains(r#"SQL: SELECT "id", "severity" FROM "security_events" WHERE ("severity" = 'critical') AND (("agent_id" = 'a-001') OR ("agent_id" = 'a-002')) LIMIT 3"#),
+        "{text}"
+    );
+    let out = widgettdc()
+        .args([
+            "explain",
+            "--analyze",
+            "-p",
+            P,
+            "SELECT count(*) FROM metrics WHERE ts >= '2026-11-01T20:00:00'",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("metrics.parquet"), "{text}");
+    // 6 row groups of 2,048 rows (8 agents a minute) over the day; the last 4 hours (rows
+    // 9,600 on) are in the last two, and all of the last one matches
+    assert!(
+        text.contains("row_groups_pruned_statistics=6 total → 2 matched -> 1 fully matched"),
+        "{text}"
+    );
+}
+
+#[test]
+fn stdlib_functions_in_sql() {
+    let rows = json_rows(&[
+        "query",
+        "-p",
+        P,
+        "SELECT time_bucket('6h', ts) AS bucket, count(*) AS n FROM metrics GROUP BY 1 ORDER BY 1",
+    ]);
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r["n"] == Value::from(6 * 60 * 8)));
+    assert_eq!(rows[1]["bucket"], Value::from("2026-11-01T06:00:00"));
+    let rows = json_rows(&[
+        "query",
+        "-p",
+        P,
+        r#"SELECT json_path('{"a": {"b": [10, 20]}}', '$.a.b[1]') AS v, ago('1h') < now() AS past"#,
+    ]);
+    assert_eq!(rows[0]["v"], Value::from("20"));
+    assert_eq!(rows[0]["past"], Value::from(true));
+}
+
+fn tempfile() -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let p = std::env::temp_dir().join(format!(
+        "widgettdc-run-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+/// A project in a temporary directory.
+fn project(files: &[(&str, &[u8])]) -> PathBuf {
+    let d = tempfile();
+    for (name, bytes) in files {
+        let p = d.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    d
+}
+
+fn spec(sources: &str) -> Vec<u8> {
+    format!("version: 1\nsources:\n{sources}").into_bytes()
+}
+
+#[test]
+fn missing_and_corrupt_sources_are_clear_errors() {
+    let dir = project(&[
+        (
+            "sources.yaml",
+            &spec(
+                "  gone: { kind: file, path: data/gone.parquet }\n  bad: { kind: file, path: data/bad.parquet }\n  \
+                 nums: { kind: file, path: data/nums.csv, columns: { id: int64, v: int64 } }\n  \
+                 nodb: { kind: sqlite, path: data/none.db }\n  notdb: { kind: sqlite, path: data/bad.parquet }\n",
+            ),
+        ),
+        ("data/bad.parquet", b"this is not parquet at all, just text bytes that go on and on"),
+        ("data/nums.csv", b"id,v\n1,2\n2,oops\n"),
+    ]);
+    let d = dir.to_str().unwrap();
+    let e = fails(&["query", "-p", d, "SELECT * FROM gone"]);
+    assert!(
+        e.contains("E601") && e.contains("data/gone.parquet") && e.contains("`gone`"),
+        "{e}"
+    );
+    let e = fails(&["query", "-p", d, "SELECT * FROM bad"]);
+    assert!(e.contains("E602") && e.contains("data/bad.parquet"), "{e}");
+    let e = fails(&["query", "-p", d, "SELECT sum(v) FROM nums"]);
+    assert!(e.contains("E602") && e.contains("oops"), "{e}");
+    let e = fails(&["query", "-p", d, "SELECT * FROM nodb.t"]);
+    assert!(
+        e.contains("E601") && e.contains("data/none.db") && e.contains("does not exist"),
+        "{e}"
+    );
+    let e = fails(&["query", "-p", d, "SELECT * FROM notdb.t"]);
+    assert!(
+        e.contains("E602") && e.contains("not a valid SQLite database"),
+        "{e}"
+    );
+    // the sources that work still do
+    let rows = json_rows(&["query", "-p", d, "SELECT 1 AS one"]);
+    assert_eq!(rows[0]["one"], Value::from(1));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_locked_database_times_out_with_a_clear_error() {
+    let dir = project(&[(
+        "sources.yaml",
+        &spec("  db: { kind: sqlite, path: data/db.sqlite, busy_timeout: 200ms }\n"),
+    )]);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let path = dir.join("data/db.sqlite");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+        .unwrap();
+    // hold an exclusive lock, as a writer in another process would
+    conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; UPDATE t SET x = 2;")
+        .unwrap();
+    let e = fails(&["query", "-p", dir.to_str().unwrap(), "SELECT * FROM db.t"]);
+    assert!(e.contains("E601") && e.contains("lock"), "{e}");
+    conn.execute_batch("COMMIT").unwrap();
+    drop(conn);
+    let rows = json_rows(&["query", "-p", dir.to_str().unwrap(), "SELECT x FROM db.t"]);
+    assert_eq!(rows[0]["x"], Value::from(2));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn bad_arguments_name_the_parameter_and_the_rule() {
+    let e = fails(&["run", "-p", P, "security_events", "-P", "limit=lots"]);
+    assert!(e.contains("E605") && e.contains("`limit`"), "{e}");
+    let e = fails(&["run", "-p", P, "security_events", "-P", "limit=5000"]);
+    assert!(
+        e.contains("E606") && e.contains("above the maximum 1000"),
+        "{e}"
+    );
+    let e = fails(&["run", "-p", P, "security_events", "-P", "severity=urgent"]);
+    assert!(
+        e.contains("E606") && e.contains("not one of the allowed values"),
+        "{e}"
+    );
+    let e = fails(&["run", "-p", P, "security_events", "-P", "since=yesterday"]);
+    assert!(e.contains("E605") && e.contains("`since`"), "{e}");
+    let e = fails(&["run", "-p", P, "security_events", "-P", "limt=5"]);
+    assert!(
+        e.contains("E608") && e.contains("did you mean `limit`"),
+        "{e}"
+    );
+    let e = fails(&["run", "-p", P, "events_by_category"]);
+    assert!(e.contains("E607") && e.contains("`agents`"), "{e}");
+    let e = fails(&["run", "-p", P, "security_event"]);
+    assert!(
+        e.contains("E604") && e.contains("did you mean `security_events`"),
+        "{e}"
+    );
+    let e = fails(&["run", "-p", P, "security_events", "--params-json", "[1]"]);
+    assert!(e.contains("JSON object"), "{e}");
+    // several problems at once are all reported
+    let e = fails(&[
+        "run",
+        "-p",
+        P,
+        "security_events",
+        "-P",
+        "limit=0",
+        "-P",
+        "severity=x",
+    ]);
+    assert!(
+        e.contains("below the minimum 1") && e.contains("`x` is not one of"),
+        "{e}"
+    );
+}
+
+#[test]
+fn queries_are_read_only_and_bad_sql_is_explained() {
+    let e = fails(&["query", "-p", P, "DELETE FROM events.security_events"]);
+    assert!(e.contains("E612"), "{e}");
+    let e = fails(&["query", "-p", P, "CREATE TABLE x (a INT)"]);
+    assert!(e.contains("E612"), "{e}");
+    let e = fails(&["query", "-p", P, "SELECT nme FROM agents"]);
+    assert!(e.contains("E609") && e.contains("nme"), "{e}");
+    let e = fails(&["query", "-p", P, "SELEC 1"]);
+    assert!(e.contains("E609"), "{e}");
+    let e = fails(&["query", "-p", P, "SELECT * FROM nowhere"]);
+    assert!(e.contains("E609") && e.contains("nowhere"), "{e}");
+}
+
+#[test]
+fn files_of_every_format_are_tables() {
+    let dir = project(&[
+        (
+            "sources.yaml",
+            &spec(
+                "  c: { kind: file, path: d/a.csv }\n  t: { kind: file, path: d/a.tsv }\n  \
+                 n: { kind: file, path: d/a.ndjson }\n  j: { kind: file, path: d/a.json }\n  \
+                 doc: { kind: file, path: d/doc.json, rows: '$.data.items[*]' }\n  \
+                 y: { kind: file, path: d/list.yaml }\n  g: { kind: file, path: 'd/part-*.csv' }\n  \
+                 na: { kind: file, path: d/na.csv, csv: { null: NA } }\n",
+            ),
+        ),
+        ("d/a.csv", b"k,v\na,1\nb,2\n"),
+        ("d/a.tsv", b"k\tv\na\t1\nb\t2\n"),
+        ("d/a.ndjson", b"{\"k\":\"a\",\"v\":1}\n{\"k\":\"b\",\"v\":2}\n"),
+        ("d/a.json", b"[{\"k\":\"a\",\"v\":1},{\"k\":\"b\",\"v\":2}]"),
+        ("d/doc.json", b"{\"data\":{\"items\":[{\"k\":\"a\",\"v\":1},{\"k\":\"b\",\"v\":2}]}}"),
+        ("d/list.yaml", b"- {k: a, v: 1}\n- {k: b, v: 2}\n"),
+        ("d/part-1.csv", b"k,v\na,1\n"),
+        ("d/part-2.csv", b"k,v\nb,2\n"),
+        ("d/na.csv", b"k,v\na,1\nb,NA\n"),
+    ]);
+    let d = dir.to_str().unwrap();
+    for t in ["c", "t", "n", "j", "doc", "y", "g"] {
+        let rows = json_rows(&[
+            "query",
+            "-p",
+            d,
+            &format!("SELECT k, v FROM {t} ORDER BY k"),
+        ]);
+        assert_eq!(rows.len(), 2, "{t}: {rows:?}");
+        assert_eq!(rows[1]["k"], Value::from("b"), "{t}");
+        assert_eq!(rows[1]["v"], Value::from(2), "{t}");
+    }
+    let rows = json_rows(&["query", "-p", d, "SELECT count(v) AS n FROM na"]);
+    assert_eq!(rows[0]["n"], Value::from(1));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -124,7 +124,7 @@ fn run_cli(files: &[(PathBuf, String)]) {
 fn main() {
     let files = generate();
     let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
-    let functions = FunctionSet::datafusion_defaults();
+    let functions = FunctionSet::standard();
     let env = Env::default();
     let baseline = peak_rss_mb().unwrap_or(f64::NAN);
     let mut times = Vec::new();

@@ -27,7 +27,8 @@ use widgettdc_runtime::{Options, Runtime};
 
 const ROWS: usize = 10_000_000;
 const DIM: i64 = 10_000;
-const QUERY: &str = "SELECT d.team, count(*) AS n, sum(f.value) AS total, avg(f.latency_ms) AS latency \
+const QUERY: &str =
+    "SELECT d.team, count(*) AS n, sum(f.value) AS total, avg(f.latency_ms) AS latency \
                      FROM facts f JOIN {dim} d ON d.id = f.agent_id \
                      WHERE f.value > 0.25 \
                      GROUP BY d.team ORDER BY d.team";
@@ -48,7 +49,11 @@ fn generate(dir: &Path) {
     let schema = Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, false),
         Field::new("agent_id", DataType::Int64, false),
-        Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
         Field::new("value", DataType::Float64, false),
         Field::new("latency_ms", DataType::Float64, false),
         Field::new("status", DataType::Utf8, false),
@@ -96,11 +101,20 @@ fn generate(dir: &Path) {
     }
     w.close().unwrap();
 
-    let teams = ["platform", "security", "data", "observability", "edge", "ml"];
+    let teams = [
+        "platform",
+        "security",
+        "data",
+        "observability",
+        "edge",
+        "ml",
+    ];
     let _ = std::fs::remove_file(dir.join("dim.db"));
     let mut db = rusqlite::Connection::open(dir.join("dim.db")).unwrap();
-    db.execute_batch("CREATE TABLE agents (id INTEGER PRIMARY KEY, name TEXT NOT NULL, team TEXT NOT NULL)")
-        .unwrap();
+    db.execute_batch(
+        "CREATE TABLE agents (id INTEGER PRIMARY KEY, name TEXT NOT NULL, team TEXT NOT NULL)",
+    )
+    .unwrap();
     let tx = db.transaction().unwrap();
     for i in 0..DIM {
         tx.execute(
@@ -119,8 +133,14 @@ fn generate(dir: &Path) {
         Arc::clone(&dim_schema),
         vec![
             Arc::new(Int64Array::from((0..DIM).collect::<Vec<_>>())),
-            Arc::new(StringArray::from((0..DIM).map(|i| format!("agent-{i}")).collect::<Vec<_>>())),
-            Arc::new(StringArray::from((0..DIM).map(|i| teams[(i % 6) as usize]).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(
+                (0..DIM).map(|i| format!("agent-{i}")).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(
+                (0..DIM)
+                    .map(|i| teams[(i % 6) as usize])
+                    .collect::<Vec<_>>(),
+            )),
         ],
     )
     .unwrap();
@@ -180,13 +200,19 @@ fn main() {
     }
     let dir = dir();
     generate(&dir);
-    let exec = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let exec = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let env = widgettdc_compiler::Env::from_vars(std::iter::empty());
 
     let ours = time("widgettdc: Parquet facts ⋈ SQLite dimension", || {
         exec.block_on(async {
             let rt = Runtime::load(&dir, &env, &Options::default()).unwrap();
-            let df = rt.query(&QUERY.replace("{dim}", "dim.agents")).await.unwrap();
+            let df = rt
+                .query(&QUERY.replace("{dim}", "dim.agents"))
+                .await
+                .unwrap();
             count_rows(df).await
         })
     });
@@ -197,19 +223,30 @@ fn main() {
             count_rows(df).await
         })
     });
-    let plain = time("plain DataFusion: Parquet facts ⋈ Parquet dimension", || {
-        exec.block_on(async {
-            let ctx = SessionContext::new();
-            ctx.register_parquet("facts", dir.join("facts.parquet").to_str().unwrap(), ParquetReadOptions::default())
+    let plain = time(
+        "plain DataFusion: Parquet facts ⋈ Parquet dimension",
+        || {
+            exec.block_on(async {
+                let ctx = SessionContext::new();
+                ctx.register_parquet(
+                    "facts",
+                    dir.join("facts.parquet").to_str().unwrap(),
+                    ParquetReadOptions::default(),
+                )
                 .await
                 .unwrap();
-            ctx.register_parquet("dimp", dir.join("dim.parquet").to_str().unwrap(), ParquetReadOptions::default())
+                ctx.register_parquet(
+                    "dimp",
+                    dir.join("dim.parquet").to_str().unwrap(),
+                    ParquetReadOptions::default(),
+                )
                 .await
                 .unwrap();
-            let df = ctx.sql(&QUERY.replace("{dim}", "dimp")).await.unwrap();
-            count_rows(df).await
-        })
-    });
+                let df = ctx.sql(&QUERY.replace("{dim}", "dimp")).await.unwrap();
+                count_rows(df).await
+            })
+        },
+    );
     eprintln!(
         "ratio widgettdc (SQLite dim) / plain DataFusion: {:.3}×;  widgettdc (Parquet dim) / plain: {:.3}×  (target ≤ 1.1×)",
         ours.as_secs_f64() / plain.as_secs_f64(),

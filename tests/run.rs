@@ -450,7 +450,7 @@ fn stdlib_functions_in_sql() {
         "SELECT time_bucket('6h', ts) AS bucket, count(*) AS n FROM metrics GROUP BY 1 ORDER BY 1",
     ]);
     assert_eq!(rows.len(), 4);
-    assert!(rows.iter().all(|r| r["n"] == Value::from(6 * 60 * 8)));
+    assert!(rows.iter().all(|r| r["n"] == 6 * 60 * 8));
     assert_eq!(rows[1]["bucket"], Value::from("2026-11-01T06:00:00"));
     let rows = json_rows(&[
         "query",
@@ -650,5 +650,82 @@ fn files_of_every_format_are_tables() {
     }
     let rows = json_rows(&["query", "-p", d, "SELECT count(v) AS n FROM na"]);
     assert_eq!(rows[0]["n"], Value::from(1));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn built_in_tools_list_and_describe_tables() {
+    let rows = json_rows(&["run", "-p", P, "events.list_tables"]);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["table"], Value::from("security_events"));
+    assert_eq!(rows[0]["columns"], Value::from(6));
+    let rows = json_rows(&[
+        "run",
+        "-p",
+        P,
+        "events.describe_table",
+        "-P",
+        "table=security_events",
+    ]);
+    let cols: Vec<&str> = rows.iter().map(|r| r["column"].as_str().unwrap()).collect();
+    assert_eq!(
+        cols,
+        ["id", "agent_id", "ts", "severity", "category", "message"]
+    );
+    assert_eq!(rows[0]["type"], Value::from("Int64"));
+    // a file source's one table is the default
+    let rows = json_rows(&["run", "-p", P, "agents.describe_table"]);
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[4]["type"], Value::from("Date32"));
+    // the events source needs the table named
+    let e = fails(&["run", "-p", P, "events.describe_table"]);
+    assert!(e.contains("E607") && e.contains("`table`"), "{e}");
+    let e = fails(&["run", "-p", P, "events.list_tabels"]);
+    assert!(e.contains("E604"), "{e}");
+    // a toolset opts in; compile lists the tool with its typed output
+    let out = widgettdc()
+        .args(["compile", "-p", P, "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["tools"]["events.describe_table"]["output"][1]["name"],
+        Value::from("type")
+    );
+    assert!(v["toolsets"]["explore"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("events.list_tables")));
+}
+
+#[test]
+fn check_types_sql_over_local_files_without_declared_columns() {
+    let dir = project(&[
+        (
+            "sources.yaml",
+            &spec("  sales: { kind: file, path: sales.csv }\n  db: { kind: sqlite, path: missing.db }\n"),
+        ),
+        ("sales.csv", b"region,amount\nemea,10\namer,20\n"),
+        (
+            "tools.yaml",
+            b"tools:\n  by_region:\n    sql: SELECT regin, sum(amount) AS total FROM sales GROUP BY 1\n  from_db:\n    sql: SELECT * FROM db.t\n",
+        ),
+    ]);
+    let out = widgettdc()
+        .args(["check", "-p", dir.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    // the CSV's header typed the SQL: a misspelt column is found offline
+    assert!(codes.contains(&"E203"), "{v}");
+    // the missing database is a warning, and its tool is untyped
+    assert!(codes.contains(&"E503") && codes.contains(&"E501"), "{v}");
+    assert_eq!(out.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(dir);
 }

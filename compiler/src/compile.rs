@@ -270,6 +270,13 @@ fn assemble(project: &Project, mut analyses: IndexMap<String, ToolAnalysis>) -> 
         );
     }
     for (name, ts) in &project.toolsets {
+        for t in &ts.value {
+            if !out.tools.contains_key(&t.value) {
+                if let Some(b) = crate::builtins::builtin_tool(project, &t.value) {
+                    out.tools.insert(t.value.clone(), b);
+                }
+            }
+        }
         out.toolsets.insert(
             name.clone(),
             ts.value.iter().map(|t| t.value.clone()).collect(),

@@ -18,6 +18,7 @@ pub mod yaml;
 
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub mod builtins;
 pub mod catalog;
 pub mod checks;
 pub mod compile;

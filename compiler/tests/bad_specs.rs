@@ -96,7 +96,7 @@ fn check_fixture(name: &str, dir: &Path) {
         dir,
         &env,
         &ExternalSchemas::new(),
-        &FunctionSet::datafusion_defaults(),
+        &FunctionSet::standard(),
     )
     .unwrap_or_else(|e| panic!("{name}: check failed to load the project: {e}"));
 

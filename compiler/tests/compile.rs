@@ -51,7 +51,7 @@ fn compile_files(
     let c = compile::compile(
         &p,
         &ExternalSchemas::new(),
-        &FunctionSet::datafusion_defaults(),
+        &FunctionSet::standard(),
         &mut diags,
     );
     let msgs = diags

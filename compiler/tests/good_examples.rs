@@ -61,7 +61,7 @@ fn examples_check_without_errors() {
             dir,
             &Env::default(),
             &ExternalSchemas::new(),
-            &FunctionSet::datafusion_defaults(),
+            &FunctionSet::standard(),
         )
         .unwrap_or_else(|e| panic!("{}: cannot load: {e}", dir.display()));
         let errors = diags

@@ -1,5 +1,6 @@
 //! The runtime: a compiled project, and a DataFusion session whose catalog holds every source.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -193,10 +194,13 @@ impl Runtime {
             .map_err(|e| RuntimeError::from_datafusion(e, Code::QueryPlan))
     }
 
-    /// The compiled tool called `name`.
-    pub fn tool(&self, name: &str) -> Result<&CompiledTool> {
+    /// The compiled tool called `name` (a built-in tool `<source>.<tool>` too).
+    pub fn tool(&self, name: &str) -> Result<Cow<'_, CompiledTool>> {
         if let Some(t) = self.compiled.tools.get(name) {
-            return Ok(t);
+            return Ok(Cow::Borrowed(t));
+        }
+        if let Some(t) = widgettdc_compiler::builtins::builtin_tool(&self.project, name) {
+            return Ok(Cow::Owned(t));
         }
         let names: Vec<&str> = self.compiled.tools.keys().map(String::as_str).collect();
         let help = widgettdc_compiler::diagnostic::did_you_mean(name, names.iter().copied())
@@ -235,6 +239,7 @@ impl Runtime {
             )
             .help("run write tools against the database directly for now")]);
         }
+        let tool = tool.as_ref();
         let bound = params::bind(tool, args)?;
         let state = self.ctx.state();
         let plan = state

@@ -15,6 +15,7 @@ pub mod error;
 pub mod explain;
 pub mod output;
 pub mod params;
+pub mod schemas;
 pub mod sources;
 
 pub use engine::{Options, Runtime};
@@ -23,9 +24,5 @@ pub use error::{Result, RuntimeError};
 /// The SQL functions the compiler plans with and the runtime executes: DataFusion's own plus
 /// the stdlib's.
 pub fn functions() -> widgettdc_compiler::FunctionSet {
-    let mut f = widgettdc_compiler::FunctionSet::datafusion_defaults();
-    for udf in widgettdc_stdlib::scalar_functions() {
-        f.add_scalar(udf);
-    }
-    f
+    widgettdc_compiler::FunctionSet::standard()
 }

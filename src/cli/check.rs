@@ -1,9 +1,8 @@
 //! `widgettdc check` and `widgettdc compile`.
 
+use widgettdc_compiler::diagnostic::Diagnostics;
 use widgettdc_compiler::diagnostic::Severity;
-use widgettdc_compiler::{
-    check_dir, render, CompiledProject, Diagnostic, Env, ExternalSchemas, Project,
-};
+use widgettdc_compiler::{compile, project, render, CompiledProject, Diagnostic, Env, Project};
 
 use super::{color_stdout, width, CheckFormat, CompileFormat, ProjectArgs};
 
@@ -13,19 +12,19 @@ fn env(args: &ProjectArgs) -> Env {
     env
 }
 
-/// Load and compile the project offline; on an IO error, print it and give exit code 2.
+/// Load and compile the project offline (local files and SQLite databases without declared
+/// columns are typed from the files themselves); on an IO error, print it and give exit code 2.
 fn load(args: &ProjectArgs) -> Result<(Project, CompiledProject, Vec<Diagnostic>), i32> {
     let functions = widgettdc_runtime::functions();
-    check_dir(
-        &args.project,
-        &env(args),
-        &ExternalSchemas::new(),
-        &functions,
-    )
-    .map_err(|e| {
+    let mut diags = Diagnostics::default();
+    let project = project::load(&args.project, &env(args), &mut diags).map_err(|e| {
         eprintln!("error: {e}");
         2
-    })
+    })?;
+    let (external, read_diags) = widgettdc_runtime::schemas::read_local(&project);
+    diags.extend(read_diags);
+    let compiled = compile::compile(&project, &external, &functions, &mut diags);
+    Ok((project, compiled, diags.into_sorted()))
 }
 
 pub fn check(args: &ProjectArgs, format: CheckFormat) -> i32 {

@@ -295,7 +295,8 @@ pub fn run(args: &ProjectArgs, out: &OutputArgs, params: &ParamArgs, tool: &str)
         Err(c) => return c,
     };
     done(exec.block_on(async {
-        let args = arguments(params, rt.compiled.tools.get(tool))?;
+        let found = rt.tool(tool).ok();
+        let args = arguments(params, found.as_deref())?;
         let df = rt.tool_frame(tool, &args).await?;
         write_result(df, out).await.map_err(|e| vec![e])?;
         Ok(())
@@ -314,7 +315,8 @@ pub fn explain(args: &ProjectArgs, params: &ParamArgs, target: &str, analyze: bo
     };
     done(exec.block_on(async {
         let df = if is_tool {
-            let args = arguments(params, rt.compiled.tools.get(target))?;
+            let found = rt.tool(target).ok();
+            let args = arguments(params, found.as_deref())?;
             rt.tool_frame(target, &args).await?
         } else {
             rt.query(target).await.map_err(|e| vec![e])?

@@ -5,6 +5,8 @@
 //! * [`scalar_functions`] — every stdlib scalar function, ready to register
 //!   next to DataFusion's built-ins. The table lives in [`functions`]; see
 //!   `docs/stdlib.md` for the SQL reference.
+//! * [`tools`] — built-in tools every source has (`list_tables`, `describe_table`), which a
+//!   toolset opts into as `<source>.<tool>`.
 //! * [`select`] — applies a [`widgettdc_grammar::Selector`] (`$.data.items[*]`)
 //!   to a `serde_json::Value`.
 //!
@@ -14,6 +16,7 @@
 
 pub mod functions;
 mod select;
+pub mod tools;
 
 use std::sync::Arc;
 

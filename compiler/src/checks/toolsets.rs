@@ -19,9 +19,20 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
             );
         }
         for t in &ts.value {
-            if !cx.project.tools.contains_key(&t.value) {
-                let help = did_you_mean(&t.value, tools.iter().copied())
-                    .unwrap_or_else(|| format!("tools in this project: {}", tools.join(", ")));
+            if !cx.project.tools.contains_key(&t.value)
+                && !crate::builtins::is_builtin(cx.project, &t.value)
+            {
+                let help = did_you_mean(&t.value, tools.iter().copied()).unwrap_or_else(|| {
+                    format!(
+                        "tools in this project: {}; every source also has the built-in tools {} (as `<source>.<tool>`)",
+                        tools.join(", "),
+                        widgettdc_stdlib::tools::BUILTIN_TOOLS
+                            .iter()
+                            .map(|b| b.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
                 out.push(
                     Diagnostic::error(
                         Code::UnknownTool,

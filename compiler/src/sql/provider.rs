@@ -64,6 +64,15 @@ impl FunctionSet {
         f
     }
 
+    /// What widgettdc plans with: DataFusion's functions and the stdlib's.
+    pub fn standard() -> Self {
+        let mut f = Self::datafusion_defaults();
+        for udf in widgettdc_stdlib::scalar_functions() {
+            f.add_scalar(udf);
+        }
+        f
+    }
+
     pub fn add_scalar(&mut self, udf: Arc<ScalarUDF>) {
         for name in std::iter::once(udf.name().to_string()).chain(udf.aliases().iter().cloned()) {
             self.scalar.insert(name, Arc::clone(&udf));

@@ -166,10 +166,13 @@ impl SchemaProvider for Unsupported {
     }
 }
 
+/// A table and, once opened, its provider.
+type Lazy = (Arc<dyn LazyTable>, OnceCell<Arc<dyn TableProvider>>);
+
 /// The default schema: one lazily opened table per file source.
 #[derive(Debug, Default)]
 pub struct DefaultSchema {
-    tables: IndexMap<String, (Arc<dyn LazyTable>, OnceCell<Arc<dyn TableProvider>>)>,
+    tables: IndexMap<String, Lazy>,
 }
 
 impl DefaultSchema {

@@ -67,7 +67,7 @@ fn describe(v: &ValueRef) -> String {
     }
 }
 
-fn text_of<'a>(t: &'a [u8]) -> Result<&'a str, ConvertError> {
+fn text_of(t: &[u8]) -> Result<&str, ConvertError> {
     std::str::from_utf8(t).map_err(|_| "text that is not valid UTF-8".to_string())
 }
 

@@ -100,7 +100,7 @@ pub fn sqlite_error(source: &str, display: &str, e: &rusqlite::Error) -> Runtime
         ),
         _ => (
             Code::SourceRead,
-            format!("the query SQLite was given is shown by `widgettdc explain`"),
+            "the query SQLite was given is shown by `widgettdc explain`".to_string(),
         ),
     };
     RuntimeError::new(code, format!("SQLite source `{source}` (`{display}`): {e}")).help(help)

@@ -92,13 +92,9 @@ fn check_fixture(name: &str, dir: &Path) {
         strict: dir.join("strict_env").is_file(),
         ..Env::default()
     };
-    let (project, _compiled, diags) = check_dir(
-        dir,
-        &env,
-        &ExternalSchemas::new(),
-        &FunctionSet::standard(),
-    )
-    .unwrap_or_else(|e| panic!("{name}: check failed to load the project: {e}"));
+    let (project, _compiled, diags) =
+        check_dir(dir, &env, &ExternalSchemas::new(), &FunctionSet::standard())
+            .unwrap_or_else(|e| panic!("{name}: check failed to load the project: {e}"));
 
     let human = render::human(&diags, &project.files, false, 100);
     let json = render::json(&diags, &project.files);

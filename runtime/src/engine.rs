@@ -184,7 +184,7 @@ impl Runtime {
         let plan = state
             .statement_to_plan(statement)
             .await
-            .map_err(|e| RuntimeError::from_datafusion(e, Code::QueryPlan))?;
+            .map_err(|e| self.plan_error(e))?;
         read_only()
             .verify_plan(&plan)
             .map_err(|_| read_only_error())?;
@@ -192,6 +192,55 @@ impl Runtime {
             .execute_logical_plan(plan)
             .await
             .map_err(|e| RuntimeError::from_datafusion(e, Code::QueryPlan))
+    }
+
+    /// A planning error; an unknown table gets the known names as help.
+    fn plan_error(&self, e: datafusion::error::DataFusionError) -> RuntimeError {
+        let mut r = RuntimeError::from_datafusion(e, Code::QueryPlan);
+        if r.code != Code::QueryPlan {
+            return r;
+        }
+        let missing = r
+            .message
+            .strip_prefix("table '")
+            .and_then(|m| m.strip_suffix("' not found"))
+            .map(|t| {
+                t.trim_start_matches("datafusion.")
+                    .trim_start_matches("public.")
+                    .to_string()
+            });
+        if let Some(t) = missing {
+            let names = self.table_names();
+            r.message = format!("there is no table `{t}`");
+            r.help = Some(
+                widgettdc_compiler::diagnostic::did_you_mean(&t, names.iter().map(String::as_str))
+                    .unwrap_or_else(|| format!("tables: {}", names.join(", "))),
+            );
+        }
+        r
+    }
+
+    /// Every table's SQL name (opening database sources to list theirs).
+    pub fn table_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(cat) = self.ctx.catalog("datafusion") {
+            for schema in cat.schema_names() {
+                if schema == "information_schema" {
+                    continue;
+                }
+                if let Some(s) = cat.schema(&schema) {
+                    for t in s.table_names() {
+                        out.push(if schema == "public" {
+                            t
+                        } else {
+                            format!("{schema}.{t}")
+                        });
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
     }
 
     /// The compiled tool called `name` (a built-in tool `<source>.<tool>` too).

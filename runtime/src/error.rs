@@ -120,6 +120,7 @@ fn clean_message(s: &str) -> String {
         "Parquet error: ",
         "Object Store error: ",
         "SQL error: ",
+        "Schema error: ",
     ] {
         while let Some(rest) = m.strip_prefix(prefix) {
             m = rest;

@@ -17,9 +17,9 @@ use crate::error::{Result, RuntimeError};
 pub enum Format {
     /// A text table for people.
     Table,
-    /// One JSON array of row objects.
+    /// One JSON array of row objects (NULLs written as `null`).
     Json,
-    /// One JSON object per line.
+    /// One JSON object per line (NULLs written as `null`).
     Ndjson,
     Csv,
     Parquet,
@@ -94,7 +94,9 @@ pub async fn write<W: Write + Send>(
             w.into_inner().flush().map_err(output_error)?;
         }
         Format::Ndjson => {
-            let mut w = arrow::json::LineDelimitedWriter::new(out);
+            let mut w = arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, arrow::json::writer::LineDelimited>(out);
             while let Some(b) = next!() {
                 w.write(&b).map_err(output_error)?;
             }
@@ -103,7 +105,9 @@ pub async fn write<W: Write + Send>(
         }
         Format::Json => {
             // `finish` writes `[]` for an empty result
-            let mut w = arrow::json::ArrayWriter::new(out);
+            let mut w = arrow::json::WriterBuilder::new()
+                .with_explicit_nulls(true)
+                .build::<_, arrow::json::writer::JsonArray>(out);
             while let Some(b) = next!() {
                 w.write(&b).map_err(output_error)?;
             }

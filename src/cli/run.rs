@@ -274,15 +274,19 @@ pub fn query(args: &ProjectArgs, out: &OutputArgs, sql: &str) -> i32 {
             "warning: the project has {errors} error(s) (see `widgettdc check`); running the query anyway"
         );
     }
-    let exec = match tokio() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
-    done(exec.block_on(async {
+    execute(async {
         let df = rt.query(sql).await.map_err(|e| vec![e])?;
         write_result(df, out).await.map_err(|e| vec![e])?;
         Ok(())
-    }))
+    })
+}
+
+/// Run `work` on a fresh async runtime; print its errors; the exit code.
+fn execute(work: impl std::future::Future<Output = Result<(), Vec<RuntimeError>>>) -> i32 {
+    match tokio() {
+        Ok(exec) => done(exec.block_on(work)),
+        Err(c) => c,
+    }
 }
 
 pub fn run(args: &ProjectArgs, out: &OutputArgs, params: &ParamArgs, tool: &str) -> i32 {
@@ -290,17 +294,13 @@ pub fn run(args: &ProjectArgs, out: &OutputArgs, params: &ParamArgs, tool: &str)
         Ok(r) => r,
         Err(c) => return c,
     };
-    let exec = match tokio() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
-    done(exec.block_on(async {
+    execute(async {
         let found = rt.tool(tool).ok();
         let args = arguments(params, found.as_deref())?;
         let df = rt.tool_frame(tool, &args).await?;
         write_result(df, out).await.map_err(|e| vec![e])?;
         Ok(())
-    }))
+    })
 }
 
 pub fn explain(args: &ProjectArgs, params: &ParamArgs, target: &str, analyze: bool) -> i32 {
@@ -309,11 +309,7 @@ pub fn explain(args: &ProjectArgs, params: &ParamArgs, target: &str, analyze: bo
         Ok(r) => r,
         Err(c) => return c,
     };
-    let exec = match tokio() {
-        Ok(e) => e,
-        Err(c) => return c,
-    };
-    done(exec.block_on(async {
+    execute(async {
         let df = if is_tool {
             let found = rt.tool(target).ok();
             let args = arguments(params, found.as_deref())?;
@@ -326,5 +322,5 @@ pub fn explain(args: &ProjectArgs, params: &ParamArgs, target: &str, analyze: bo
             .map_err(|e| vec![e])?;
         print!("{explained}");
         Ok(())
-    }))
+    })
 }

@@ -82,6 +82,16 @@ pub fn parse_timestamp_micros(s: &str) -> Option<i64> {
     Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp() * 1_000_000)
 }
 
+/// Microseconds since the epoch of a stored date or timestamp: Unix seconds, or text.
+fn temporal_micros(v: ValueRef) -> Result<Option<i64>, ConvertError> {
+    Ok(match v {
+        ValueRef::Integer(i) => i.checked_mul(1_000_000),
+        ValueRef::Real(f) => seconds_to_micros(f),
+        ValueRef::Text(t) => parse_timestamp_micros(text_of(t)?),
+        _ => None,
+    })
+}
+
 fn seconds_to_micros(s: f64) -> Option<i64> {
     let us = (s * 1e6).round();
     (us.is_finite() && us.abs() < 9.2e18).then_some(us as i64)
@@ -166,25 +176,12 @@ impl BatchBuilder {
                 _ => return Err(bad(&v)),
             },
             (Builder::Date(b), v) => {
-                let micros = match v {
-                    ValueRef::Integer(i) => i.checked_mul(1_000_000),
-                    ValueRef::Real(f) => seconds_to_micros(f),
-                    ValueRef::Text(t) => parse_timestamp_micros(text_of(t)?),
-                    _ => None,
-                }
-                .ok_or_else(|| bad(&v))?;
+                let micros = temporal_micros(v)?.ok_or_else(|| bad(&v))?;
                 let days = micros.div_euclid(86_400_000_000);
                 b.append_value(i32::try_from(days).map_err(|_| bad(&v))?)
             }
             (Builder::Timestamp(b), v) => {
-                let micros = match v {
-                    ValueRef::Integer(i) => i.checked_mul(1_000_000),
-                    ValueRef::Real(f) => seconds_to_micros(f),
-                    ValueRef::Text(t) => parse_timestamp_micros(text_of(t)?),
-                    _ => None,
-                }
-                .ok_or_else(|| bad(&v))?;
-                b.append_value(micros)
+                b.append_value(temporal_micros(v)?.ok_or_else(|| bad(&v))?)
             }
         }
         Ok(())

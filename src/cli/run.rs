@@ -181,7 +181,7 @@ impl Progress {
             );
             b.set_style(
                 indicatif::ProgressStyle::with_template(
-                    "{spinner} {human_pos} rows written ({per_sec}, {elapsed})",
+                    "{spinner} {human_pos} rows written in {elapsed}",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
             );

@@ -9,7 +9,7 @@
 //!    (`SessionContext::new()` + `register_parquet`, the way `datafusion-cli` runs it; plain
 //!    DataFusion cannot read SQLite, so its dimension table is the same rows exported to Parquet).
 //!    Also widgettdc over the same two Parquet files, which isolates the layer from the source.
-//!    Median of 5 runs each, after one warm-up. Target: widgettdc ≤ 1.1× plain DataFusion.
+//!    Median of 15 runs each, interleaved, after one warm-up. Target: widgettdc ≤ 1.1× plain DataFusion.
 //! 2. `widgettdc query --format csv --output FILE "SELECT * FROM facts"` (10M rows) as a child
 //!    process: wall time and peak RSS (getrusage). Target: < 256 MB.
 
@@ -175,27 +175,45 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn time<F: FnMut() -> usize>(label: &str, mut f: F) -> Duration {
-    assert_eq!(f(), 6, "{label}: one row per team");
-    let times: Vec<Duration> = (0..5)
-        .map(|_| {
+const ROUNDS: usize = 15;
+
+/// Run every variant once as a warm-up, then `ROUNDS` rounds taking each variant in turn (so
+/// drift in the machine's speed falls on all alike); print and return each median.
+fn time_all(variants: &mut [(&str, &mut dyn FnMut() -> usize)]) -> Vec<Duration> {
+    for (label, f) in variants.iter_mut() {
+        assert_eq!(f(), 6, "{label}: one row per team");
+    }
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
+    for _ in 0..ROUNDS {
+        for (i, (_, f)) in variants.iter_mut().enumerate() {
             let t = Instant::now();
             assert_eq!(f(), 6);
-            t.elapsed()
+            times[i].push(t.elapsed());
+        }
+    }
+    variants
+        .iter()
+        .zip(times)
+        .map(|((label, _), t)| {
+            let m = median(t.clone());
+            eprintln!(
+                "{label:<52} median {:>7.1} ms  (min {:.1}, max {:.1}, {ROUNDS} runs)",
+                m.as_secs_f64() * 1e3,
+                t.iter().min().unwrap().as_secs_f64() * 1e3,
+                t.iter().max().unwrap().as_secs_f64() * 1e3
+            );
+            m
         })
-        .collect();
-    let m = median(times.clone());
-    eprintln!(
-        "{label:<52} median {:>7.1} ms  (min {:.1}, max {:.1})",
-        m.as_secs_f64() * 1e3,
-        times.iter().min().unwrap().as_secs_f64() * 1e3,
-        times.iter().max().unwrap().as_secs_f64() * 1e3
-    );
-    m
+        .collect()
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--measure-export") {
+        measure_export(Path::new(&args[i + 1]));
         return;
     }
     let dir = dir();
@@ -206,7 +224,7 @@ fn main() {
         .unwrap();
     let env = widgettdc_compiler::Env::from_vars(std::iter::empty());
 
-    let ours = time("widgettdc: Parquet facts ⋈ SQLite dimension", || {
+    let mut ours = || {
         exec.block_on(async {
             let rt = Runtime::load(&dir, &env, &Options::default()).unwrap();
             let df = rt
@@ -215,51 +233,69 @@ fn main() {
                 .unwrap();
             count_rows(df).await
         })
-    });
-    let ours_pq = time("widgettdc: Parquet facts ⋈ Parquet dimension", || {
+    };
+    let mut ours_pq = || {
         exec.block_on(async {
             let rt = Runtime::load(&dir, &env, &Options::default()).unwrap();
             let df = rt.query(&QUERY.replace("{dim}", "dimp")).await.unwrap();
             count_rows(df).await
         })
-    });
-    let plain = time(
-        "plain DataFusion: Parquet facts ⋈ Parquet dimension",
-        || {
-            exec.block_on(async {
-                let ctx = SessionContext::new();
-                ctx.register_parquet(
-                    "facts",
-                    dir.join("facts.parquet").to_str().unwrap(),
-                    ParquetReadOptions::default(),
-                )
-                .await
-                .unwrap();
-                ctx.register_parquet(
-                    "dimp",
-                    dir.join("dim.parquet").to_str().unwrap(),
-                    ParquetReadOptions::default(),
-                )
-                .await
-                .unwrap();
-                let df = ctx.sql(&QUERY.replace("{dim}", "dimp")).await.unwrap();
-                count_rows(df).await
-            })
-        },
-    );
+    };
+    let mut plain = || {
+        exec.block_on(async {
+            let ctx = SessionContext::new();
+            ctx.register_parquet(
+                "facts",
+                dir.join("facts.parquet").to_str().unwrap(),
+                ParquetReadOptions::default(),
+            )
+            .await
+            .unwrap();
+            ctx.register_parquet(
+                "dimp",
+                dir.join("dim.parquet").to_str().unwrap(),
+                ParquetReadOptions::default(),
+            )
+            .await
+            .unwrap();
+            let df = ctx.sql(&QUERY.replace("{dim}", "dimp")).await.unwrap();
+            count_rows(df).await
+        })
+    };
+    let m = time_all(&mut [
+        ("widgettdc: Parquet facts ⋈ SQLite dimension", &mut ours),
+        ("widgettdc: Parquet facts ⋈ Parquet dimension", &mut ours_pq),
+        (
+            "plain DataFusion: Parquet facts ⋈ Parquet dimension",
+            &mut plain,
+        ),
+    ]);
+    let (ours, ours_pq, plain) = (m[0], m[1], m[2]);
     eprintln!(
         "ratio widgettdc (SQLite dim) / plain DataFusion: {:.3}×;  widgettdc (Parquet dim) / plain: {:.3}×  (target ≤ 1.1×)",
         ours.as_secs_f64() / plain.as_secs_f64(),
         ours_pq.as_secs_f64() / plain.as_secs_f64()
     );
 
-    // streamed export through the binary
+    // The export is measured from a small helper process (this binary again): a child forked
+    // from this process would count this process's memory, inherited at fork, as its own peak.
+    let status = Command::new(std::env::current_exe().unwrap())
+        .arg("--measure-export")
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Run `widgettdc query --format csv --output FILE "SELECT * FROM facts"` and report its wall
+/// time and peak RSS.
+fn measure_export(dir: &Path) {
     let bin = Path::new(env!("CARGO_BIN_EXE_widgettdc"));
     let out = dir.join("export.csv");
     let t = Instant::now();
     let status = Command::new(bin)
         .args(["query", "--project"])
-        .arg(&dir)
+        .arg(dir)
         .args(["--format", "csv", "--output"])
         .arg(&out)
         .arg("SELECT * FROM facts")

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder,
-    StringBuilder, TimestampMicrosecondBuilder,
+    StringBuilder, StringViewBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
@@ -23,6 +23,7 @@ enum Builder {
     Float(Float64Builder),
     Bool(BooleanBuilder),
     Text(StringBuilder),
+    TextView(StringViewBuilder),
     Binary(BinaryBuilder),
     Date(Date32Builder),
     Timestamp(TimestampMicrosecondBuilder),
@@ -40,6 +41,7 @@ fn builder_for(t: &DataType) -> Builder {
         t if t.is_integer() => Builder::Int(Int64Builder::new()),
         t if t.is_floating() => Builder::Float(Float64Builder::new()),
         DataType::Boolean => Builder::Bool(BooleanBuilder::new()),
+        DataType::Utf8View => Builder::TextView(StringViewBuilder::new()),
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
             Builder::Binary(BinaryBuilder::new())
         }
@@ -129,6 +131,7 @@ impl BatchBuilder {
                 Builder::Float(b) => b.append_null(),
                 Builder::Bool(b) => b.append_null(),
                 Builder::Text(b) => b.append_null(),
+                Builder::TextView(b) => b.append_null(),
                 Builder::Binary(b) => b.append_null(),
                 Builder::Date(b) => b.append_null(),
                 Builder::Timestamp(b) => b.append_null(),
@@ -171,6 +174,13 @@ impl BatchBuilder {
                 ValueRef::Blob(x) => b.append_value(String::from_utf8_lossy(x)),
                 ValueRef::Null => b.append_null(),
             },
+            (Builder::TextView(b), v) => match v {
+                ValueRef::Integer(i) => b.append_value(i.to_string()),
+                ValueRef::Real(f) => b.append_value(f.to_string()),
+                ValueRef::Text(t) => b.append_value(text_of(t)?),
+                ValueRef::Blob(x) => b.append_value(String::from_utf8_lossy(x)),
+                ValueRef::Null => b.append_null(),
+            },
             (Builder::Binary(b), v) => match v {
                 ValueRef::Blob(x) | ValueRef::Text(x) => b.append_value(x),
                 _ => return Err(bad(&v)),
@@ -201,6 +211,7 @@ impl BatchBuilder {
                 Builder::Float(b) => Arc::new(b.finish()),
                 Builder::Bool(b) => Arc::new(b.finish()),
                 Builder::Text(b) => Arc::new(b.finish()),
+                Builder::TextView(b) => Arc::new(b.finish()),
                 Builder::Binary(b) => Arc::new(b.finish()),
                 Builder::Date(b) => Arc::new(b.finish()),
                 Builder::Timestamp(b) => Arc::new(b.finish()),

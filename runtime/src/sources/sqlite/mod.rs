@@ -40,6 +40,10 @@ pub struct SqliteDb {
     pub busy_timeout: Duration,
     /// Table name → schema (declared or locked columns win over the file's declarations).
     pub tables: BTreeMap<String, SchemaRef>,
+    /// Table name → estimated row count (the largest rowid: cheap, and an upper bound for
+    /// tables without deletions), for the join planner. Absent for views and WITHOUT ROWID
+    /// tables.
+    pub row_estimates: BTreeMap<String, usize>,
 }
 
 impl SqliteDb {
@@ -177,6 +181,7 @@ pub fn open(
         }
     }
     let mut tables = BTreeMap::new();
+    let mut row_estimates = BTreeMap::new();
     for name in names {
         let known = declared.and_then(|d| d.tables.get(&(None, name.clone())));
         let schema = match known {
@@ -202,6 +207,17 @@ pub fn open(
                 Arc::new(Schema::new(fields))
             }
         };
+        let estimate: Option<i64> = conn
+            .query_row(
+                &format!("SELECT max(_rowid_) FROM {}", pushdown::ident(&name)),
+                [],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .ok()
+            .flatten();
+        if let Some(n) = estimate.and_then(|n| usize::try_from(n).ok()) {
+            row_estimates.insert(name.clone(), n);
+        }
         tables.insert(name, schema);
     }
     Ok(SqliteDb {
@@ -210,6 +226,7 @@ pub fn open(
         display_path,
         busy_timeout,
         tables,
+        row_estimates,
     })
 }
 

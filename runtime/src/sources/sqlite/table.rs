@@ -4,10 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::Statistics;
 use datafusion::datasource::TableType;
@@ -37,11 +38,23 @@ pub struct SqliteTable {
 }
 
 impl SqliteTable {
+    /// Text columns are read as `Utf8View`, as DataFusion reads Parquet strings by default: a
+    /// join or aggregate that carries strings moves 16-byte views instead of copying bytes.
     pub fn new(db: Arc<SqliteDb>, table: String, schema: SchemaRef, batch_size: usize) -> Self {
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 => {
+                    f.as_ref().clone().with_data_type(DataType::Utf8View)
+                }
+                _ => f.as_ref().clone(),
+            })
+            .collect();
         SqliteTable {
             db,
             table,
-            schema,
+            schema: Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())),
             batch_size,
         }
     }
@@ -55,6 +68,14 @@ impl TableProvider for SqliteTable {
 
     fn table_type(&self) -> TableType {
         TableType::Base
+    }
+
+    fn statistics(&self) -> Option<Statistics> {
+        Some(estimate(
+            &self.schema,
+            self.db.row_estimates.get(&self.table).copied(),
+            None,
+        ))
     }
 
     fn supports_filters_pushdown(
@@ -101,19 +122,35 @@ impl TableProvider for SqliteTable {
         if let Some(n) = limit {
             sql.push_str(&format!(" LIMIT {n}"));
         }
-        Ok(Arc::new(SqliteExec::new(
-            Arc::clone(&self.db),
-            self.table.clone(),
-            sql,
-            schema,
-            self.batch_size,
-        )))
+        let rows = self.db.row_estimates.get(&self.table).copied();
+        Ok(Arc::new(
+            SqliteExec::new(
+                Arc::clone(&self.db),
+                self.table.clone(),
+                sql,
+                schema,
+                self.batch_size,
+            )
+            .with_estimate(rows, limit),
+        ))
     }
+}
+
+/// Statistics from a row estimate (inexact: an upper bound, cut by a limit); no column stats.
+fn estimate(schema: &SchemaRef, rows: Option<usize>, limit: Option<usize>) -> Statistics {
+    let mut s = Statistics::new_unknown(schema);
+    if let Some(n) = rows {
+        let n = limit.map_or(n, |l| n.min(l));
+        s.num_rows = Precision::Inexact(n);
+    }
+    s
 }
 
 /// Runs one SQL statement on SQLite and streams its rows.
 #[derive(Debug)]
 pub struct SqliteExec {
+    rows: Option<usize>,
+    limit: Option<usize>,
     db: Arc<SqliteDb>,
     table: String,
     sql: String,
@@ -137,6 +174,8 @@ impl SqliteExec {
             Boundedness::Bounded,
         ));
         SqliteExec {
+            rows: None,
+            limit: None,
             db,
             table,
             sql,
@@ -144,6 +183,13 @@ impl SqliteExec {
             batch_size,
             props,
         }
+    }
+
+    /// The table's estimated row count and the limit in the SQL, for the planner's statistics.
+    pub fn with_estimate(mut self, rows: Option<usize>, limit: Option<usize>) -> Self {
+        self.rows = rows;
+        self.limit = limit;
+        self
     }
 
     /// The SQL text sent to SQLite.
@@ -226,7 +272,7 @@ impl ExecutionPlan for SqliteExec {
     }
 
     fn partition_statistics(&self, _partition: Option<usize>) -> DfResult<Arc<Statistics>> {
-        Ok(Arc::new(Statistics::new_unknown(&self.schema)))
+        Ok(Arc::new(estimate(&self.schema, self.rows, self.limit)))
     }
 }
 

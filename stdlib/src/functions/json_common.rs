@@ -13,13 +13,16 @@
 //! * differs only in how the matched values become the result, which each
 //!   function passes as a `convert` callback.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field, FieldRef};
 use datafusion_common::{exec_err, plan_err, DataFusionError, Result, ScalarValue};
-use datafusion_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs};
+use datafusion_expr::{
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
 use serde_json::Value;
 use widgettdc_grammar::{parse_selector, Selector};
 
@@ -150,6 +153,87 @@ pub(crate) fn single<'a>(matches: &[&'a Value]) -> Option<&'a Value> {
     match matches {
         [one] => Some(one),
         _ => None,
+    }
+}
+
+/// One JSON-path function: its name, its result type and how it evaluates (with [`evaluate`]).
+/// The four `json_path*` functions share [`JsonPathUdf`] and differ only here.
+pub trait Extract: 'static {
+    const NAME: &'static str;
+    fn return_type() -> DataType;
+    fn invoke(args: ScalarFunctionArgs) -> Result<ColumnarValue>;
+}
+
+/// The DataFusion UDF of a JSON-path function `E`.
+pub struct JsonPathUdf<E> {
+    signature: Signature,
+    extract: PhantomData<fn() -> E>,
+}
+
+impl<E: Extract> JsonPathUdf<E> {
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+            extract: PhantomData,
+        }
+    }
+}
+
+impl<E: Extract> Default for JsonPathUdf<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E: Extract> std::fmt::Debug for JsonPathUdf<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonPathUdf")
+            .field("name", &E::NAME)
+            .finish()
+    }
+}
+
+impl<E: Extract> PartialEq for JsonPathUdf<E> {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl<E: Extract> Eq for JsonPathUdf<E> {}
+
+impl<E: Extract> std::hash::Hash for JsonPathUdf<E> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        E::NAME.hash(state);
+    }
+}
+
+impl<E: Extract> ScalarUDFImpl for JsonPathUdf<E> {
+    fn name(&self) -> &str {
+        E::NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_types(E::NAME, arg_types)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(E::return_type())
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        return_field(E::NAME, &args, E::return_type())
+    }
+
+    fn is_strict(&self) -> bool {
+        true
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        E::invoke(args)
     }
 }
 

@@ -43,15 +43,12 @@
 //! (at planning time for a literal); a non-constant path is an error.
 
 use arrow_array::StringArray;
-use arrow_schema::{DataType, FieldRef};
+use arrow_schema::DataType;
 use datafusion_common::Result;
-use datafusion_expr::{
-    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
-};
+use datafusion_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 use serde_json::Value;
 
-use super::json_common::{coerce_types, evaluate, return_field};
+use super::json_common::{evaluate, Extract, JsonPathUdf};
 
 const NAME: &str = "json_path";
 
@@ -61,51 +58,20 @@ pub fn udf() -> ScalarUDF {
 }
 
 /// Implementation of `json_path`; see the module documentation.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct JsonPath {
-    signature: Signature,
-}
+pub type JsonPath = JsonPathUdf<TextPath>;
 
-impl Default for JsonPath {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// What `json_path` makes of the values a path matched.
+#[derive(Debug)]
+pub struct TextPath;
 
-impl JsonPath {
-    pub fn new() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+impl Extract for TextPath {
+    const NAME: &'static str = NAME;
 
-impl ScalarUDFImpl for JsonPath {
-    fn name(&self) -> &str {
-        NAME
+    fn return_type() -> DataType {
+        DataType::Utf8
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_types(NAME, arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        return_field(NAME, &args, DataType::Utf8)
-    }
-
-    fn is_strict(&self) -> bool {
-        true
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+    fn invoke(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         evaluate::<StringArray, String>(NAME, args, render)
     }
 }

@@ -33,15 +33,12 @@
 //! path is an error.
 
 use arrow_array::BooleanArray;
-use arrow_schema::{DataType, FieldRef};
+use arrow_schema::DataType;
 use datafusion_common::Result;
-use datafusion_expr::{
-    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
-};
+use datafusion_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 use serde_json::Value;
 
-use super::json_common::{coerce_types, evaluate, return_field, single};
+use super::json_common::{evaluate, single, Extract, JsonPathUdf};
 
 const NAME: &str = "json_path_bool";
 
@@ -51,51 +48,20 @@ pub fn udf() -> ScalarUDF {
 }
 
 /// Implementation of `json_path_bool`; see the module documentation.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct JsonPathBool {
-    signature: Signature,
-}
+pub type JsonPathBool = JsonPathUdf<BoolPath>;
 
-impl Default for JsonPathBool {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// What `json_path_bool` makes of the values a path matched.
+#[derive(Debug)]
+pub struct BoolPath;
 
-impl JsonPathBool {
-    pub fn new() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+impl Extract for BoolPath {
+    const NAME: &'static str = NAME;
 
-impl ScalarUDFImpl for JsonPathBool {
-    fn name(&self) -> &str {
-        NAME
+    fn return_type() -> DataType {
+        DataType::Boolean
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_types(NAME, arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Boolean)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        return_field(NAME, &args, DataType::Boolean)
-    }
-
-    fn is_strict(&self) -> bool {
-        true
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+    fn invoke(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         evaluate::<BooleanArray, bool>(NAME, args, |matches, _| to_bool(single(matches)?))
     }
 }

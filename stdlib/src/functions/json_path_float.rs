@@ -36,15 +36,12 @@
 //! path is an error.
 
 use arrow_array::Float64Array;
-use arrow_schema::{DataType, FieldRef};
+use arrow_schema::DataType;
 use datafusion_common::Result;
-use datafusion_expr::{
-    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
-};
+use datafusion_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 use serde_json::Value;
 
-use super::json_common::{coerce_types, evaluate, return_field, single};
+use super::json_common::{evaluate, single, Extract, JsonPathUdf};
 
 const NAME: &str = "json_path_float";
 
@@ -54,51 +51,20 @@ pub fn udf() -> ScalarUDF {
 }
 
 /// Implementation of `json_path_float`; see the module documentation.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct JsonPathFloat {
-    signature: Signature,
-}
+pub type JsonPathFloat = JsonPathUdf<FloatPath>;
 
-impl Default for JsonPathFloat {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// What `json_path_float` makes of the values a path matched.
+#[derive(Debug)]
+pub struct FloatPath;
 
-impl JsonPathFloat {
-    pub fn new() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+impl Extract for FloatPath {
+    const NAME: &'static str = NAME;
 
-impl ScalarUDFImpl for JsonPathFloat {
-    fn name(&self) -> &str {
-        NAME
+    fn return_type() -> DataType {
+        DataType::Float64
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_types(NAME, arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Float64)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        return_field(NAME, &args, DataType::Float64)
-    }
-
-    fn is_strict(&self) -> bool {
-        true
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+    fn invoke(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         evaluate::<Float64Array, f64>(NAME, args, |matches, _| to_float(single(matches)?))
     }
 }

@@ -37,15 +37,12 @@
 //! path is an error.
 
 use arrow_array::Int64Array;
-use arrow_schema::{DataType, FieldRef};
+use arrow_schema::DataType;
 use datafusion_common::Result;
-use datafusion_expr::{
-    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
-    Volatility,
-};
+use datafusion_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
 use serde_json::Value;
 
-use super::json_common::{coerce_types, evaluate, return_field, single};
+use super::json_common::{evaluate, single, Extract, JsonPathUdf};
 
 const NAME: &str = "json_path_int";
 
@@ -55,51 +52,20 @@ pub fn udf() -> ScalarUDF {
 }
 
 /// Implementation of `json_path_int`; see the module documentation.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct JsonPathInt {
-    signature: Signature,
-}
+pub type JsonPathInt = JsonPathUdf<IntPath>;
 
-impl Default for JsonPathInt {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+/// What `json_path_int` makes of the values a path matched.
+#[derive(Debug)]
+pub struct IntPath;
 
-impl JsonPathInt {
-    pub fn new() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
+impl Extract for IntPath {
+    const NAME: &'static str = NAME;
 
-impl ScalarUDFImpl for JsonPathInt {
-    fn name(&self) -> &str {
-        NAME
+    fn return_type() -> DataType {
+        DataType::Int64
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_types(NAME, arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Int64)
-    }
-
-    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
-        return_field(NAME, &args, DataType::Int64)
-    }
-
-    fn is_strict(&self) -> bool {
-        true
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+    fn invoke(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         evaluate::<Int64Array, i64>(NAME, args, |matches, _| to_int(single(matches)?))
     }
 }

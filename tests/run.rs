@@ -625,7 +625,8 @@ fn files_of_every_format_are_tables() {
                  y: { kind: file, path: d/list.yaml }\n  g: { kind: file, path: 'd/part-*.csv' }\n  \
                  na: { kind: file, path: d/na.csv, csv: { null: NA } }\n  \
                  broken: { kind: sqlite, path: d/nope.db }\n  \
-                 crm: { kind: postgres, url: 'postgres://127.0.0.1:1/none', tables: { customers: { columns: { id: int64 } } } }\n",
+                 crm: { kind: postgres, url: 'postgres://127.0.0.1:1/none', tables: { customers: { columns: { id: int64 } } } }\n  \
+                 fs: { kind: mcp, command: /bin/true }\n",
             ),
         ),
         ("d/a.csv", b"k,v\na,1\nb,2\n"),
@@ -652,10 +653,16 @@ fn files_of_every_format_are_tables() {
     }
     let rows = json_rows(&["query", "-p", d, "SELECT count(v) AS n FROM na"]);
     assert_eq!(rows[0]["n"], Value::from(1));
-    // sources open on first use: the broken database and the postgres source (not executable
-    // by this runtime yet) did not stop the queries above, and fail only when named
+    // sources open on first use: the broken database, the postgres server that is down and the
+    // MCP source (not executable by this runtime yet) did not stop the queries above, and fail
+    // only when named
     let e = fails(&["query", "-p", d, "SELECT * FROM crm.customers"]);
-    assert!(e.contains("E603") && e.contains("kind: postgres"), "{e}");
+    assert!(
+        e.contains("E601") && e.contains("`crm`") && e.contains("127.0.0.1"),
+        "{e}"
+    );
+    let e = fails(&["query", "-p", d, "SELECT * FROM fs.resources"]);
+    assert!(e.contains("E603") && e.contains("kind: mcp"), "{e}");
     let e = fails(&["query", "-p", d, "SELECT * FROM broken.t"]);
     assert!(e.contains("E601"), "{e}");
     let _ = std::fs::remove_dir_all(dir);

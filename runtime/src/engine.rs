@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, SchemaProvider};
 use datafusion::common::metadata::ScalarAndMetadata;
 use datafusion::common::ParamValues;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
@@ -63,9 +62,12 @@ pub fn session_config(options: &Options) -> SessionConfig {
 
 /// A session with the stdlib's functions and no sources.
 pub fn session(config: SessionConfig, env: Arc<RuntimeEnv>) -> SessionContext {
+    // datafusion-federation: a sub-plan over one database runs there as one statement
     let state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(env)
+        .with_optimizer_rules(crate::federation::optimizer_rules())
+        .with_query_planner(Arc::new(datafusion_federation::FederatedQueryPlanner::new()))
         .with_default_features()
         .build();
     let ctx = SessionContext::new_with_state(state);
@@ -122,15 +124,10 @@ impl Runtime {
             };
             match sources::register(&cx) {
                 Ok(Registration::Table(t)) => default_schema.add(name, t),
-                Ok(Registration::Schema {
-                    provider,
-                    native_schema,
-                }) => {
-                    let _ = df_catalog.register_schema(name, Arc::clone(&provider));
-                    if let Some(native) = native_schema {
-                        let cat = MemoryCatalogProvider::new();
-                        let _ = cat.register_schema(&native, provider as Arc<dyn SchemaProvider>);
-                        ctx.register_catalog(name, Arc::new(cat));
+                Ok(Registration::Schema { provider, catalog }) => {
+                    let _ = df_catalog.register_schema(name, provider);
+                    if let Some(catalog) = catalog {
+                        ctx.register_catalog(name, catalog);
                     }
                 }
                 Err(e) => diags.push(Diagnostic::error(

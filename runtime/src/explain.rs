@@ -112,6 +112,45 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, analyze: bool, out: &mut Vec<SourceWor
             detail: format!("SQL: {}", s.sql()),
             metrics: metrics(),
         });
+    } else if displayable(plan.as_ref())
+        .one_line()
+        .to_string()
+        .starts_with("VirtualExecutionPlan")
+    {
+        // a sub-plan federated to a database: the statement it runs there
+        let line = displayable(plan.as_ref()).one_line().to_string();
+        let engine = line
+            .split("name=")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or("database")
+            .to_string();
+        let sql = match line.split_once(" rewritten_sql_query=") {
+            Some((_, rewritten)) => rewritten.trim().to_string(),
+            None => line
+                .split_once("base_sql=")
+                .map(|(_, sql)| sql.trim().to_string())
+                .unwrap_or_else(|| line.trim().to_string()),
+        };
+        out.push(SourceWork {
+            kind: "database",
+            source: Some(engine),
+            detail: format!("SQL: {sql}"),
+            metrics: metrics(),
+        });
+    } else if let Some(sql) = displayable(plan.as_ref())
+        .one_line()
+        .to_string()
+        .trim()
+        .strip_prefix("SqlExec sql=")
+    {
+        // a database table scanned on its own (not federated): its filters and columns
+        out.push(SourceWork {
+            kind: "database",
+            source: None,
+            detail: format!("SQL: {sql}"),
+            metrics: metrics(),
+        });
     } else if plan.name() == "DataSourceExec" {
         let line = displayable(plan.as_ref()).one_line().to_string();
         let kind = if line.contains("file_groups") {

@@ -13,6 +13,7 @@
 pub mod engine;
 pub mod error;
 pub mod explain;
+pub mod federation;
 pub mod output;
 pub mod params;
 pub mod schemas;

@@ -12,6 +12,7 @@
 //! and limit in the providers' `scan`; add an entry to [`SOURCE_KINDS`]. The compiler side of a
 //! kind (its spec keys and decoding) is in `compiler/src/spec/sources/`.
 
+pub mod database;
 pub mod document;
 pub mod file;
 pub mod sqlite;
@@ -21,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::catalog::{SchemaProvider, TableProvider};
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, SchemaProvider, TableProvider};
 use datafusion::error::Result as DfResult;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::SessionConfig;
@@ -61,11 +62,11 @@ pub trait LazyTable: Debug + Send + Sync {
 pub enum Registration {
     /// One table named after the source, in the default schema.
     Table(Arc<dyn LazyTable>),
-    /// A schema named after the source (`<source>.<table>`), with the name of the source's own
-    /// default schema (`main` for SQLite) for three-part names.
+    /// A schema named after the source (`<source>.<table>`), and a catalog named after it for
+    /// three-part names (`<source>.<schema>.<table>`).
     Schema {
         provider: Arc<dyn SchemaProvider>,
-        native_schema: Option<String>,
+        catalog: Option<Arc<dyn CatalogProvider>>,
     },
 }
 
@@ -84,6 +85,14 @@ pub const SOURCE_KINDS: &[RuntimeSourceKind] = &[
     RuntimeSourceKind {
         name: "sqlite",
         register: sqlite_register,
+    },
+    RuntimeSourceKind {
+        name: "postgres",
+        register: database::register,
+    },
+    RuntimeSourceKind {
+        name: "mysql",
+        register: database::register,
     },
 ];
 
@@ -106,9 +115,14 @@ fn sqlite_register(cx: &SourceCx) -> Result<Registration> {
         cx.catalog.cloned(),
         cx.batch_size(),
     );
+    let provider: Arc<dyn SchemaProvider> = Arc::new(provider);
+    let catalog = MemoryCatalogProvider::new();
+    catalog
+        .register_schema("main", Arc::clone(&provider))
+        .map_err(|e| RuntimeError::internal(e))?;
     Ok(Registration::Schema {
-        provider: Arc::new(provider),
-        native_schema: Some("main".into()),
+        provider,
+        catalog: Some(Arc::new(catalog)),
     })
 }
 
@@ -123,7 +137,7 @@ pub fn register(cx: &SourceCx) -> Result<Registration> {
                 source: cx.name.to_string(),
                 kind,
             }),
-            native_schema: None,
+            catalog: None,
         }),
     }
 }

@@ -119,7 +119,7 @@ fn sqlite_register(cx: &SourceCx) -> Result<Registration> {
     let catalog = MemoryCatalogProvider::new();
     catalog
         .register_schema("main", Arc::clone(&provider))
-        .map_err(|e| RuntimeError::internal(e))?;
+        .map_err(RuntimeError::internal)?;
     Ok(Registration::Schema {
         provider,
         catalog: Some(Arc::new(catalog)),

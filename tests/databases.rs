@@ -1,0 +1,520 @@
+//! Postgres and MariaDB sources against the real servers on the machine (127.0.0.1:5432, user
+//! postgres, database `test`; 127.0.0.1:3306, root). Each run creates its own Postgres schemas
+//! and MariaDB database, named after the process, and drops them afterwards. `.ci/run` starts
+//! the servers if they are down.
+//!
+//! One query joins Postgres (two schemas), MariaDB, SQLite, Parquet and YAML; its answer is
+//! compared with SQLite running the same query over the same rows in one database.
+
+use std::path::PathBuf;
+use std::process::Command as Process;
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use serde_json::{Map, Value};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn widgettdc() -> Command {
+    let mut c = Command::cargo_bin("widgettdc").expect("binary built");
+    c.current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "200");
+    c
+}
+
+fn psql(sql: &str) {
+    let out = Process::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            sql,
+        ])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn mariadb(sql: &str) -> String {
+    let out = Process::new("mariadb")
+        .args(["-h", "127.0.0.1", "-u", "root", "-N", "-B", "-e", sql])
+        .output()
+        .expect("mariadb runs");
+    assert!(
+        out.status.success(),
+        "mariadb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The per-run schemas, databases and files; dropped at the end.
+struct Fixture {
+    name: String,
+    dir: PathBuf,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let n = &self.name;
+        let _ = Process::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc"])
+            .arg(format!(
+                "DROP SCHEMA IF EXISTS {n} CASCADE; DROP SCHEMA IF EXISTS {n}_sales CASCADE;"
+            ))
+            .output();
+        let _ = Process::new("mariadb")
+            .args(["-h", "127.0.0.1", "-u", "root", "-e"])
+            .arg(format!("DROP DATABASE IF EXISTS {n}"))
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const CUSTOMERS: &[(i64, &str, &str, &str, &str)] = &[
+    (1, "Ann", "emea", "120.50", "2026-01-05T10:00:00Z"),
+    (2, "Bob", "amer", "80.00", "2026-01-06T11:30:00Z"),
+    (3, "Cho", "apac", "300.25", "2026-02-01T09:15:00Z"),
+    (4, "Dee", "emea", "15.75", "2026-02-10T16:45:00Z"),
+    (5, "Eli", "amer", "0.00", "2026-03-01T00:00:00Z"),
+];
+const ORDERS: &[(i64, i64, &str)] = &[
+    (1, 1, "10.00"),
+    (2, 1, "22.50"),
+    (3, 2, "5.25"),
+    (4, 3, "100.00"),
+    (5, 3, "7.75"),
+    (6, 4, "60.00"),
+    (7, 5, "1.00"),
+    (8, 2, "14.00"),
+];
+const REGIONS: &[(&str, &str)] = &[
+    ("emea", "Europe"),
+    ("amer", "Americas"),
+    ("apac", "Asia Pacific"),
+];
+const TARGETS: &[(&str, &str)] = &[("emea", "50.00"), ("amer", "40.00"), ("apac", "90.00")];
+const REFUNDS: &[(i64, f64)] = &[(2, 2.5), (4, 10.0), (8, 4.0)];
+const MANAGERS: &[(&str, &str)] = &[("emea", "Ines"), ("amer", "Omar"), ("apac", "Yuki")];
+
+fn fixture(tag: &str) -> Fixture {
+    let name = format!("wt_{tag}_{}", std::process::id());
+    let dir = std::env::temp_dir().join(&name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let f = Fixture {
+        name: name.clone(),
+        dir: dir.clone(),
+    };
+
+    let customers: Vec<String> = CUSTOMERS
+        .iter()
+        .map(|(id, n, r, c, t)| {
+            format!("({id}, '{n}', '{r}', {c}, '{t}', '{{\"tier\": {id}}}', ARRAY['t{id}', 'x'], '{}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1{id}')", if id % 2 == 0 { "sad" } else { "ok" })
+        })
+        .collect();
+    let targets: Vec<String> = TARGETS
+        .iter()
+        .map(|(r, t)| format!("('{r}', {t})"))
+        .collect();
+    psql(&format!(
+        "DROP SCHEMA IF EXISTS {name} CASCADE; DROP SCHEMA IF EXISTS {name}_sales CASCADE;
+         CREATE SCHEMA {name}; CREATE SCHEMA {name}_sales;
+         CREATE TYPE {name}.mood AS ENUM ('ok', 'sad');
+         CREATE TABLE {name}.customers (id int PRIMARY KEY, name text NOT NULL, region text, credit numeric(10,2),
+           created timestamptz, meta jsonb, tags text[], mood {name}.mood, uid uuid);
+         INSERT INTO {name}.customers VALUES {};
+         CREATE TABLE {name}_sales.targets (region text PRIMARY KEY, target numeric(10,2));
+         INSERT INTO {name}_sales.targets VALUES {};",
+        customers.join(", "),
+        targets.join(", ")
+    ));
+    let orders: Vec<String> = ORDERS
+        .iter()
+        .map(|(i, c, a)| format!("({i}, {c}, {a})"))
+        .collect();
+    mariadb(&format!(
+        "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name};
+         CREATE TABLE {name}.orders (id INT PRIMARY KEY, customer_id INT NOT NULL, amount DECIMAL(10,2));
+         INSERT INTO {name}.orders VALUES {};",
+        orders.join(", ")
+    ));
+    let db = rusqlite::Connection::open(dir.join("data/regions.db")).unwrap();
+    db.execute_batch("CREATE TABLE regions (code TEXT PRIMARY KEY, name TEXT NOT NULL)")
+        .unwrap();
+    for (c, n) in REGIONS {
+        db.execute("INSERT INTO regions VALUES (?1, ?2)", [c, n])
+            .unwrap();
+    }
+    drop(db);
+    {
+        use arrow::array::{Float64Array, Int64Array};
+        use arrow::datatypes::{DataType, Field, Schema};
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("order_id", DataType::Int64, false),
+            Field::new("refunded", DataType::Float64, false),
+        ]));
+        let batch = arrow::record_batch::RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int64Array::from(
+                    REFUNDS.iter().map(|r| r.0).collect::<Vec<_>>(),
+                )),
+                Arc::new(Float64Array::from(
+                    REFUNDS.iter().map(|r| r.1).collect::<Vec<_>>(),
+                )),
+            ],
+        )
+        .unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(dir.join("data/refunds.parquet")).unwrap(),
+            schema,
+            None,
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+    let managers: String = MANAGERS
+        .iter()
+        .map(|(r, m)| format!("- {{ region: {r}, manager: {m} }}\n"))
+        .collect();
+    std::fs::write(dir.join("data/managers.yaml"), managers).unwrap();
+    std::fs::write(
+        dir.join("sources.yaml"),
+        format!(
+            "version: 1
+sources:
+  crm:
+    kind: postgres
+    url: postgres://postgres@127.0.0.1:5432/test
+    schema: {name}
+    tls: {{ mode: disable }}
+    pool: {{ max_size: 4 }}
+  shop:
+    kind: mysql
+    host: 127.0.0.1
+    port: 3306
+    user: root
+    database: {name}
+    tls: {{ mode: disable }}
+  geo: {{ kind: sqlite, path: data/regions.db }}
+  refunds: {{ kind: file, path: data/refunds.parquet }}
+  managers: {{ kind: file, path: data/managers.yaml }}
+tools:
+  customer_orders:
+    parameters:
+      region: {{ type: string }}
+      min_amount: {{ type: number, default: 0 }}
+    sql: |
+      SELECT c.name, count(*) AS orders, sum(o.amount) AS total
+      FROM crm.customers c JOIN shop.orders o ON o.customer_id = c.id
+      WHERE c.region = $region AND o.amount >= $min_amount
+      GROUP BY c.name ORDER BY c.name
+"
+        ),
+    )
+    .unwrap();
+    f
+}
+
+fn json_rows(dir: &str, sql: &str) -> Vec<Map<String, Value>> {
+    let out = widgettdc()
+        .args(["query", "-p", dir, "-f", "json", sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_object().unwrap().clone())
+        .collect()
+}
+
+/// The same rows in one SQLite database, with the same table names.
+fn mirror(name: &str) -> rusqlite::Connection {
+    let db = rusqlite::Connection::open_in_memory().unwrap();
+    for schema in ["crm", "shop", "geo", &format!("{name}_sales")] {
+        db.execute(&format!("ATTACH DATABASE ':memory:' AS \"{schema}\""), [])
+            .unwrap();
+    }
+    db.execute_batch(&format!(
+        "CREATE TABLE crm.customers (id INTEGER, name TEXT, region TEXT, credit REAL, created TEXT);
+         CREATE TABLE \"{name}_sales\".targets (region TEXT, target REAL);
+         CREATE TABLE shop.orders (id INTEGER, customer_id INTEGER, amount REAL);
+         CREATE TABLE geo.regions (code TEXT, name TEXT);
+         CREATE TABLE refunds (order_id INTEGER, refunded REAL);
+         CREATE TABLE managers (region TEXT, manager TEXT);"
+    ))
+    .unwrap();
+    for (id, n, r, c, t) in CUSTOMERS {
+        db.execute(
+            "INSERT INTO crm.customers VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![id, n, r, c.parse::<f64>().unwrap(), t],
+        )
+        .unwrap();
+    }
+    for (r, t) in TARGETS {
+        db.execute(
+            &format!("INSERT INTO \"{name}_sales\".targets VALUES (?1, ?2)"),
+            rusqlite::params![r, t.parse::<f64>().unwrap()],
+        )
+        .unwrap();
+    }
+    for (i, c, a) in ORDERS {
+        db.execute(
+            "INSERT INTO shop.orders VALUES (?1, ?2, ?3)",
+            rusqlite::params![i, c, a.parse::<f64>().unwrap()],
+        )
+        .unwrap();
+    }
+    for (c, n) in REGIONS {
+        db.execute("INSERT INTO geo.regions VALUES (?1, ?2)", [c, n])
+            .unwrap();
+    }
+    for (o, r) in REFUNDS {
+        db.execute(
+            "INSERT INTO refunds VALUES (?1, ?2)",
+            rusqlite::params![o, r],
+        )
+        .unwrap();
+    }
+    for (r, m) in MANAGERS {
+        db.execute("INSERT INTO managers VALUES (?1, ?2)", [r, m])
+            .unwrap();
+    }
+    db
+}
+
+fn sqlite_rows(db: &rusqlite::Connection, sql: &str) -> Vec<Map<String, Value>> {
+    let mut stmt = db.prepare(sql).unwrap();
+    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().unwrap() {
+        let mut m = Map::new();
+        for (i, n) in names.iter().enumerate() {
+            let v = match r.get_ref(i).unwrap() {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(x) => Value::from(x),
+                rusqlite::types::ValueRef::Real(x) => Value::from(x),
+                rusqlite::types::ValueRef::Text(t) => {
+                    Value::from(String::from_utf8_lossy(t).to_string())
+                }
+                rusqlite::types::ValueRef::Blob(_) => panic!("blob"),
+            };
+            m.insert(n.clone(), v);
+        }
+        out.push(m);
+    }
+    out
+}
+
+/// Numbers compare as numbers (decimals come back as JSON strings or numbers).
+fn num(v: &Value) -> Option<f64> {
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+fn assert_same(ours: &[Map<String, Value>], theirs: &[Map<String, Value>]) {
+    assert_eq!(
+        ours.len(),
+        theirs.len(),
+        "ours: {ours:?}\nsqlite: {theirs:?}"
+    );
+    assert!(!ours.is_empty());
+    for (a, b) in ours.iter().zip(theirs) {
+        for (k, bv) in b {
+            let av = a.get(k).unwrap_or(&Value::Null);
+            let same = match (num(av), num(bv)) {
+                (Some(x), Some(y)) => (x - y).abs() < 1e-9,
+                _ => av == bv,
+            };
+            assert!(
+                same,
+                "column {k}: ours {av}, sqlite {bv}\nours: {a:?}\nsqlite: {b:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn postgres_mariadb_sqlite_parquet_and_yaml_in_one_query() {
+    let f = fixture("join");
+    let d = f.dir.to_str().unwrap();
+    let name = &f.name;
+    let sql = format!(
+        "SELECT g.name AS region, m.manager, c.name AS customer, count(*) AS orders,
+                sum(o.amount) AS total, sum(coalesce(r.refunded, 0)) AS refunded, t.target
+         FROM crm.customers c
+         JOIN shop.orders o ON o.customer_id = c.id
+         JOIN geo.regions g ON g.code = c.region
+         JOIN managers m ON m.region = c.region
+         JOIN crm.{name}_sales.targets t ON t.region = c.region
+         LEFT JOIN refunds r ON r.order_id = o.id
+         WHERE o.amount > 5
+         GROUP BY g.name, m.manager, c.name, t.target
+         ORDER BY g.name, c.name"
+    );
+    let ours = json_rows(d, &sql);
+    let theirs = sqlite_rows(
+        &mirror(name),
+        &sql.replace(
+            &format!("crm.{name}_sales.targets"),
+            &format!("\"{name}_sales\".targets"),
+        ),
+    );
+    assert_same(&ours, &theirs);
+
+    // the parts that touch one database run there, with their filters
+    let out = widgettdc()
+        .args(["explain", "-p", d, &sql])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("`o`.`amount` > 5"), "{text}");
+    assert!(
+        text.contains(&format!("FROM \"{name}\".\"customers\"")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_query_on_one_database_runs_there_whole() {
+    let f = fixture("whole");
+    let d = f.dir.to_str().unwrap();
+    let sql = "SELECT region, count(*) AS n, sum(credit) AS credit FROM crm.customers WHERE credit > 10 GROUP BY region ORDER BY region";
+    let ours = json_rows(d, sql);
+    let theirs = sqlite_rows(&mirror(&f.name), sql);
+    assert_same(&ours, &theirs);
+    let out = widgettdc()
+        .args(["explain", "-p", d, sql])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("GROUP BY") && text.contains("> 10"), "{text}");
+
+    // MariaDB's own log shows the statement it received: the filter is in it
+    mariadb("SET GLOBAL log_output = 'TABLE'; SET GLOBAL general_log = 'ON'");
+    let rows = json_rows(
+        d,
+        "SELECT id, amount FROM shop.orders WHERE amount >= 60 ORDER BY id",
+    );
+    mariadb("SET GLOBAL general_log = 'OFF'");
+    assert_eq!(rows.len(), 2);
+    let logged = mariadb(&format!(
+        "SELECT CONVERT(argument USING utf8mb4) FROM mysql.general_log WHERE command_type IN ('Query', 'Prepare', 'Execute') AND argument LIKE '%{}%orders%'",
+        f.name
+    ));
+    assert!(logged.contains("60"), "MariaDB received: {logged}");
+    assert!(
+        logged.to_uppercase().contains("WHERE"),
+        "MariaDB received: {logged}"
+    );
+}
+
+#[test]
+fn types_map_to_arrow_and_tools_bind_parameters() {
+    let f = fixture("types");
+    let d = f.dir.to_str().unwrap();
+    let rows = json_rows(
+        d,
+        "SELECT id, credit, created, meta, tags, mood, uid FROM crm.customers WHERE id = 3",
+    );
+    let r = &rows[0];
+    assert_eq!(num(&r["credit"]), Some(300.25));
+    assert!(
+        r["created"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-02-01T09:15:00"),
+        "{r:?}"
+    );
+    assert_eq!(r["meta"], Value::from("{\"tier\": 3}"));
+    assert_eq!(r["tags"], serde_json::json!(["t3", "x"]));
+    assert_eq!(r["mood"], Value::from("ok"));
+    assert_eq!(
+        r["uid"],
+        Value::from("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13")
+    );
+
+    let out = widgettdc()
+        .args([
+            "run",
+            "-p",
+            d,
+            "customer_orders",
+            "-P",
+            "region=amer",
+            "-P",
+            "min_amount=5",
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Bob: orders 3 (5.25) and 8 (14.00); Eli's 1.00 is below the minimum
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v[0]["name"], Value::from("Bob"));
+    assert_eq!(num(&v[0]["total"]), Some(19.25));
+}
+
+#[test]
+fn faults_name_the_source() {
+    let f = fixture("faults");
+    let d = f.dir.to_str().unwrap();
+    // a table missing from the database
+    let out = widgettdc()
+        .args(["query", "-p", d, "SELECT * FROM crm.gone"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(e.contains("E609") && e.contains("crm.gone"), "{e}");
+    // a wrong password
+    std::fs::write(
+        f.dir.join("bad.yaml"),
+        "sources:\n  locked: { kind: mysql, url: 'mysql://nobody:wrong@127.0.0.1:3306/x', tls: { mode: disable } }\n",
+    )
+    .unwrap();
+    let out = widgettdc()
+        .args(["query", "-p", d, "SELECT * FROM locked.t"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("E601") && e.contains("`locked`") && !e.contains("wrong@"),
+        "{e}"
+    );
+}

@@ -518,3 +518,70 @@ fn faults_name_the_source() {
         "{e}"
     );
 }
+
+#[test]
+fn schema_pull_writes_the_lock_that_check_uses_offline() {
+    let f = fixture("pull");
+    let d = f.dir.to_str().unwrap();
+    // a tool over a table that has no declared columns: untyped until the lock exists
+    std::fs::write(
+        f.dir.join("tools.yaml"),
+        "tools:\n  credit_by_region:\n    sql: SELECT region, sum(credit) AS credit FROM crm.customers GROUP BY region\n",
+    )
+    .unwrap();
+    let out = widgettdc()
+        .args(["check", "-p", d, "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v.to_string().contains("E501"), "{v}");
+
+    let out = widgettdc()
+        .args(["schema", "pull", "-p", d])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock = std::fs::read_to_string(f.dir.join("schema.lock.yaml")).unwrap();
+    for expected in [
+        "id: { type: int32, nullable: false }",
+        "credit: decimal(10, 2)",
+        "tags: list<string>",
+        "created: timestamp",
+        "amount: decimal(10, 2)",
+        "refunded: { type: float64, nullable: false }",
+        "code: string",
+        "name: { type: string, nullable: false }",
+    ] {
+        assert!(lock.contains(expected), "{expected} not in\n{lock}");
+    }
+    // offline now: the SQL is typed from the lock
+    let out = widgettdc()
+        .args(["compile", "-p", d, "--format", "json"])
+        .env("PGHOST", "127.0.0.1")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["tools"]["credit_by_region"]["output"][1]["type"],
+        Value::from("Decimal128(20, 2)"),
+        "{v}"
+    );
+    // a source that cannot be read keeps its old entries
+    std::fs::write(
+        f.dir.join("sources2.yaml"),
+        "sources:\n  down: { kind: postgres, url: 'postgres://postgres@127.0.0.1:1/x', tls: { mode: disable } }\n",
+    )
+    .unwrap();
+    let out = widgettdc()
+        .args(["schema", "pull", "-p", d])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`down`"));
+    let again = std::fs::read_to_string(f.dir.join("schema.lock.yaml")).unwrap();
+    assert!(again.contains("credit: decimal(10, 2)"), "{again}");
+}

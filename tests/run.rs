@@ -744,3 +744,30 @@ fn check_types_sql_over_local_files_without_declared_columns() {
     assert_eq!(out.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn schema_pull_reproduces_the_quickstart_lock() {
+    let dir = tempfile();
+    for sub in ["", "tools", "widgets", "data"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    for f in [
+        "sources.yaml",
+        "tools/agents.yaml",
+        "widgets/board.yaml",
+        "data/agents.yml",
+        "data/security.db",
+        "data/metrics.parquet",
+    ] {
+        std::fs::copy(quickstart().join(f), dir.join(f)).unwrap();
+    }
+    widgettdc()
+        .args(["schema", "pull", "-p", dir.to_str().unwrap()])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("schema.lock.yaml")).unwrap(),
+        std::fs::read_to_string(quickstart().join("schema.lock.yaml")).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

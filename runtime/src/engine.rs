@@ -33,6 +33,8 @@ pub struct Options {
     pub batch_size: Option<usize>,
     /// Worker threads of DataFusion's partitions (the machine's cores when unset).
     pub target_partitions: Option<usize>,
+    /// Read every source's live schema, ignoring `schema.lock.yaml` (for `schema pull`).
+    pub ignore_lock: bool,
 }
 
 /// A loaded project, ready to run queries. Sources open on first use.
@@ -89,7 +91,10 @@ impl Runtime {
     /// Load and compile the project in `dir`, and register its sources (nothing is opened).
     pub fn load(dir: &Path, env: &Env, options: &Options) -> Result<Runtime, LoadError> {
         let mut diags = Diagnostics::default();
-        let project = project::load(dir, env, &mut diags)?;
+        let mut project = project::load(dir, env, &mut diags)?;
+        if options.ignore_lock {
+            project.lock = None;
+        }
         let external = ExternalSchemas::new();
         let functions = crate::functions();
         let compiled = compile::compile(&project, &external, &functions, &mut diags);

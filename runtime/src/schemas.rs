@@ -98,3 +98,159 @@ pub fn read_local(project: &Project) -> (ExternalSchemas, Vec<Diagnostic>) {
     }
     (out, diags)
 }
+
+/// `schema pull`: every table of every source the runtime can open, with its live schema, as
+/// lock-file columns. The runtime must be loaded with `Options::ignore_lock`. Sources that fail
+/// are reported and left out (the caller keeps their old entries).
+pub async fn pull(
+    rt: &crate::Runtime,
+) -> (
+    widgettdc_compiler::lock::LockedColumns,
+    Vec<crate::RuntimeError>,
+) {
+    use widgettdc_compiler::types::from_arrow;
+    let mut out = widgettdc_compiler::lock::LockedColumns::new();
+    let mut errors = Vec::new();
+    let ctx = rt.context();
+    for (name, src) in rt.project.sources.iter() {
+        // (schema key prefix, schema provider) pairs to read
+        let mut schemas: Vec<(
+            Option<String>,
+            std::sync::Arc<dyn datafusion::catalog::SchemaProvider>,
+        )> = Vec::new();
+        let mut only: Option<String> = None;
+        match &src.value {
+            // declared columns are the schema: nothing to lock
+            SourceConfig::File(f) if f.columns.is_some() => continue,
+            SourceConfig::File(_) => {
+                if let Some(s) = ctx.catalog("datafusion").and_then(|c| c.schema("public")) {
+                    schemas.push((None, s));
+                    only = Some(name.clone());
+                }
+            }
+            SourceConfig::Sqlite(_) | SourceConfig::Postgres(_) | SourceConfig::Mysql(_) => {
+                if let Some(s) = ctx.catalog("datafusion").and_then(|c| c.schema(name)) {
+                    schemas.push((None, s));
+                }
+                // other Postgres schemas the spec names (`tables: { sales.orders: ... }`)
+                if let (SourceConfig::Postgres(p), Some(cat)) = (&src.value, ctx.catalog(name)) {
+                    let mut others: Vec<String> = p
+                        .tables
+                        .0
+                        .keys()
+                        .filter_map(|k| k.split_once('.').map(|(s, _)| s.to_string()))
+                        .collect();
+                    others.sort();
+                    others.dedup();
+                    for o in others {
+                        if let Some(s) = cat.schema(&o) {
+                            schemas.push((Some(o), s));
+                        }
+                    }
+                }
+            }
+            _ => continue,
+        }
+        let mut tables = std::collections::BTreeMap::new();
+        let mut failed = false;
+        for (prefix, schema) in schemas {
+            let names = match &only {
+                Some(t) => vec![t.clone()],
+                None => match live_table_names(&schema).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        errors.push(e);
+                        failed = true;
+                        continue;
+                    }
+                },
+            };
+            for t in names {
+                let provider = match schema.table(&t).await {
+                    Ok(Some(p)) => p,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        errors.push(crate::RuntimeError::from_datafusion(e, Code::SchemaRead));
+                        failed = true;
+                        continue;
+                    }
+                };
+                let mut cols = Vec::new();
+                for f in provider.schema().fields() {
+                    match from_arrow(f.data_type()) {
+                        Some(ty) => cols.push((f.name().clone(), ty.to_string(), f.is_nullable())),
+                        None => errors.push(
+                            crate::RuntimeError::new(
+                                Code::SchemaRead,
+                                format!(
+                                    "source `{name}`, table `{t}`: column `{}` has type {} which the spec language has no type for",
+                                    f.name(),
+                                    f.data_type()
+                                ),
+                            )
+                            .help("the column is left out of the lock file; cast it in a view to use it"),
+                        ),
+                    }
+                }
+                let key = match &prefix {
+                    Some(p) => format!("{p}.{t}"),
+                    None => t,
+                };
+                tables.insert(key, cols);
+            }
+        }
+        if !failed || !tables.is_empty() {
+            out.insert(name.clone(), tables);
+        }
+    }
+    (out, errors)
+}
+
+/// A schema's tables, with the error when the source cannot be listed (`table_names` cannot
+/// fail, so it falls back to the declared names).
+async fn live_table_names(
+    schema: &std::sync::Arc<dyn datafusion::catalog::SchemaProvider>,
+) -> Result<Vec<String>, crate::RuntimeError> {
+    if let Some(db) = schema.downcast_ref::<crate::sources::database::DatabaseSchema>() {
+        return db.list().await;
+    }
+    if let Some(sqlite) = schema.downcast_ref::<crate::sources::sqlite::SqliteSchema>() {
+        return Ok(sqlite.db()?.tables.keys().cloned().collect());
+    }
+    Ok(schema.table_names())
+}
+
+/// The lock file's entries as columns (to keep the entries of sources a pull could not read).
+pub fn locked_columns(
+    lock: &widgettdc_compiler::lock::LockFile,
+) -> widgettdc_compiler::lock::LockedColumns {
+    lock.sources
+        .0
+        .iter()
+        .map(|(src, l)| {
+            let tables = l
+                .value
+                .tables
+                .0
+                .iter()
+                .map(|(t, decl)| {
+                    let cols = decl
+                        .value
+                        .columns
+                        .0
+                        .iter()
+                        .map(|(c, col)| {
+                            (
+                                c.clone(),
+                                col.value.ty.value.0.to_string(),
+                                col.value.nullable,
+                            )
+                        })
+                        .collect();
+                    (t.clone(), cols)
+                })
+                .collect();
+            (src.clone(), tables)
+        })
+        .collect()
+}

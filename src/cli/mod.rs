@@ -95,10 +95,26 @@ pub enum Command {
         /// A tool name, or SQL.
         target: String,
     },
+    /// Live schemas: `schema pull` writes schema.lock.yaml from the sources.
+    Schema {
+        #[command(subcommand)]
+        command: SchemaCommand,
+    },
     /// Spec-format utilities.
     Spec {
         #[command(subcommand)]
         command: SpecCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SchemaCommand {
+    /// Read every table's schema from the live sources (databases, files) and write
+    /// schema.lock.yaml, which `check` uses offline. Sources that cannot be read keep their
+    /// old entries.
+    Pull {
+        #[command(flatten)]
+        project: ProjectArgs,
     },
 }
 
@@ -139,6 +155,9 @@ pub fn main() -> i32 {
             analyze,
             target,
         } => run::explain(&project, &params, &target, analyze),
+        Command::Schema {
+            command: SchemaCommand::Pull { project },
+        } => run::schema_pull(&project),
         Command::Spec {
             command: SpecCommand::JsonSchema,
         } => {

@@ -324,3 +324,53 @@ pub fn explain(args: &ProjectArgs, params: &ParamArgs, target: &str, analyze: bo
         Ok(())
     })
 }
+
+pub fn schema_pull(args: &ProjectArgs) -> i32 {
+    let options = Options {
+        ignore_lock: true,
+        ..Options::default()
+    };
+    let rt = match Runtime::load(&args.project, &env(args), &options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let exec = match tokio() {
+        Ok(e) => e,
+        Err(c) => return c,
+    };
+    let (pulled, errors) = exec.block_on(widgettdc_runtime::schemas::pull(&rt));
+    // the old entries of sources that could not be read are kept
+    let mut merged = widgettdc_compiler::project::load(
+        &args.project,
+        &env(args),
+        &mut widgettdc_compiler::Diagnostics::default(),
+    )
+    .ok()
+    .and_then(|p| {
+        p.lock
+            .map(|l| widgettdc_runtime::schemas::locked_columns(&l))
+    })
+    .unwrap_or_default();
+    let tables: usize = pulled.values().map(|t| t.len()).sum();
+    let sources = pulled.len();
+    merged.extend(pulled);
+    let path = args.project.join(widgettdc_compiler::lock::LOCK_FILE);
+    if let Err(e) = std::fs::write(&path, widgettdc_compiler::lock::render(&merged)) {
+        eprintln!("error: cannot write `{}`: {e}", path.display());
+        return 2;
+    }
+    print_errors(&errors);
+    println!(
+        "wrote {}: {tables} table(s) from {sources} source(s){}",
+        path.display(),
+        if errors.is_empty() {
+            String::new()
+        } else {
+            format!(", {} problem(s)", errors.len())
+        }
+    );
+    i32::from(!errors.is_empty())
+}

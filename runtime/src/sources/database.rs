@@ -441,6 +441,13 @@ pub struct DatabaseSchema {
     schema: String,
 }
 
+impl DatabaseSchema {
+    /// The schema's tables, or why they cannot be listed.
+    pub async fn list(&self) -> Result<Vec<String>> {
+        self.db.tables(&self.schema).await
+    }
+}
+
 #[async_trait]
 impl SchemaProvider for DatabaseSchema {
     fn table_names(&self) -> Vec<String> {

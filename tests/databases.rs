@@ -570,18 +570,48 @@ fn schema_pull_writes_the_lock_that_check_uses_offline() {
         Value::from("Decimal128(20, 2)"),
         "{v}"
     );
+    // drift: the live table changes after the pull; `check --live` says where
+    psql(&format!(
+        "ALTER TABLE {0}.customers ADD COLUMN segment text; ALTER TABLE {0}.customers ALTER COLUMN credit TYPE numeric(12,3)",
+        f.name
+    ));
+    let out = widgettdc()
+        .args(["check", "-p", d, "--live", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let drift: Vec<&Value> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "E504")
+        .collect();
+    let text = Value::Array(drift.iter().map(|d| (*d).clone()).collect()).to_string();
+    assert_eq!(drift.len(), 2, "{v}");
+    assert!(text.contains("segment") && text.contains("decimal(12, 3)"), "{text}");
+    assert!(drift.iter().all(|d| d["file"].as_str().unwrap().ends_with("schema.lock.yaml")));
+    // offline `check` is unaware (the lock is what it knows)
+    let out = widgettdc().args(["check", "-p", d, "--format", "json"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("E504"));
+
     // a source that cannot be read keeps its old entries
     std::fs::write(
         f.dir.join("sources2.yaml"),
         "sources:\n  down: { kind: postgres, url: 'postgres://postgres@127.0.0.1:1/x', tls: { mode: disable } }\n",
     )
     .unwrap();
+    let lock_path = f.dir.join("schema.lock.yaml");
+    let mut lock = std::fs::read_to_string(&lock_path).unwrap();
+    lock.push_str("  down:\n    tables:\n      kept:\n        columns:\n          k: int64\n");
+    std::fs::write(&lock_path, lock).unwrap();
     let out = widgettdc()
         .args(["schema", "pull", "-p", d])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`down`"));
-    let again = std::fs::read_to_string(f.dir.join("schema.lock.yaml")).unwrap();
-    assert!(again.contains("credit: decimal(10, 2)"), "{again}");
+    let again = std::fs::read_to_string(&lock_path).unwrap();
+    // the readable sources are refreshed, the unreadable one keeps its entries
+    assert!(again.contains("credit: decimal(12, 3)") && again.contains("segment: string"), "{again}");
+    assert!(again.contains("kept:") && again.contains("k: int64"), "{again}");
 }

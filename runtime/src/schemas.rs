@@ -106,7 +106,7 @@ pub async fn pull(
     rt: &crate::Runtime,
 ) -> (
     widgettdc_compiler::lock::LockedColumns,
-    Vec<crate::RuntimeError>,
+    Vec<(String, crate::RuntimeError)>,
 ) {
     use widgettdc_compiler::types::from_arrow;
     let mut out = widgettdc_compiler::lock::LockedColumns::new();
@@ -159,7 +159,7 @@ pub async fn pull(
                 None => match live_table_names(&schema).await {
                     Ok(n) => n,
                     Err(e) => {
-                        errors.push(e);
+                        errors.push((name.clone(), e));
                         failed = true;
                         continue;
                     }
@@ -170,7 +170,10 @@ pub async fn pull(
                     Ok(Some(p)) => p,
                     Ok(None) => continue,
                     Err(e) => {
-                        errors.push(crate::RuntimeError::from_datafusion(e, Code::SchemaRead));
+                        errors.push((
+                            name.clone(),
+                            crate::RuntimeError::from_datafusion(e, Code::SchemaRead),
+                        ));
                         failed = true;
                         continue;
                     }
@@ -179,7 +182,8 @@ pub async fn pull(
                 for f in provider.schema().fields() {
                     match from_arrow(f.data_type()) {
                         Some(ty) => cols.push((f.name().clone(), ty.to_string(), f.is_nullable())),
-                        None => errors.push(
+                        None => errors.push((
+                            name.clone(),
                             crate::RuntimeError::new(
                                 Code::SchemaRead,
                                 format!(
@@ -189,7 +193,7 @@ pub async fn pull(
                                 ),
                             )
                             .help("the column is left out of the lock file; cast it in a view to use it"),
-                        ),
+                        )),
                     }
                 }
                 let key = match &prefix {
@@ -248,6 +252,110 @@ pub fn locked_columns(
                         })
                         .collect();
                     (t.clone(), cols)
+                })
+                .collect();
+            (src.clone(), tables)
+        })
+        .collect()
+}
+
+/// `check --live`: where `schema.lock.yaml` and the live schemas differ, as `E504` warnings at
+/// the lock file's entries. Only sources that were read (`live`) are compared.
+pub fn drift(project: &Project, live: &widgettdc_compiler::lock::LockedColumns) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let Some(lock) = &project.lock else {
+        return out;
+    };
+    let warn = |span: &widgettdc_compiler::source::Span, msg: String, label: &str| {
+        Diagnostic::warning(Code::SchemaDrift, span.clone(), msg)
+            .label(label.to_string())
+            .help("run `widgettdc schema pull` to update schema.lock.yaml, and check the tools that use it")
+    };
+    for (src, locked) in lock.sources.0.iter() {
+        let Some(live_tables) = live.get(src) else {
+            continue;
+        };
+        for (table, decl) in locked.value.tables.0.iter() {
+            let Some(live_cols) = live_tables.get(table) else {
+                out.push(warn(
+                    &decl.key_span,
+                    format!("table `{table}` of source `{src}` is locked but the source no longer has it"),
+                    "not in the live source",
+                ));
+                continue;
+            };
+            for (col, c) in decl.value.columns.0.iter() {
+                match live_cols.iter().find(|(n, _, _)| n == col) {
+                    None => out.push(warn(
+                        &c.key_span,
+                        format!("column `{col}` of `{src}.{table}` is locked but the live table has no such column"),
+                        "not in the live table",
+                    )),
+                    Some((_, ty, nullable)) => {
+                        let locked_ty = c.value.ty.value.0.to_string();
+                        if *ty != locked_ty {
+                            out.push(warn(
+                                &c.value.ty.span,
+                                format!("column `{col}` of `{src}.{table}` is locked as {locked_ty} but is {ty} in the live table"),
+                                "the live type differs",
+                            ));
+                        } else if *nullable != c.value.nullable {
+                            out.push(warn(
+                                &c.key_span,
+                                format!(
+                                    "column `{col}` of `{src}.{table}` is locked as {} but is {} in the live table",
+                                    if c.value.nullable { "nullable" } else { "not null" },
+                                    if *nullable { "nullable" } else { "not null" }
+                                ),
+                                "nullability differs",
+                            ));
+                        }
+                    }
+                }
+            }
+            for (col, ty, _) in live_cols {
+                if !decl.value.columns.0.contains_key(col) {
+                    out.push(warn(
+                        &decl.key_span,
+                        format!("the live table `{src}.{table}` has a column `{col}` ({ty}) that the lock file lacks"),
+                        "a live column is missing here",
+                    ));
+                }
+            }
+        }
+        for table in live_tables.keys() {
+            if !locked.value.tables.0.contains_key(table) {
+                out.push(warn(
+                    &locked.key_span,
+                    format!("source `{src}` has a table `{table}` that the lock file lacks"),
+                    "a live table is missing here",
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Live columns as schemas for the compiler.
+pub fn external(live: &widgettdc_compiler::lock::LockedColumns) -> ExternalSchemas {
+    use std::sync::Arc;
+    live.iter()
+        .map(|(src, tables)| {
+            let tables = tables
+                .iter()
+                .map(|(t, cols)| {
+                    let fields: Vec<arrow::datatypes::Field> = cols
+                        .iter()
+                        .filter_map(|(n, ty, nullable)| {
+                            let ty = widgettdc_grammar::parse_type(ty).ok()?;
+                            Some(arrow::datatypes::Field::new(
+                                n,
+                                widgettdc_compiler::types::to_arrow(&ty),
+                                *nullable,
+                            ))
+                        })
+                        .collect();
+                    (t.clone(), Arc::new(arrow::datatypes::Schema::new(fields)))
                 })
                 .collect();
             (src.clone(), tables)

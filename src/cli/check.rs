@@ -14,21 +14,81 @@ fn env(args: &ProjectArgs) -> Env {
 
 /// Load and compile the project offline (local files and SQLite databases without declared
 /// columns are typed from the files themselves); on an IO error, print it and give exit code 2.
-fn load(args: &ProjectArgs) -> Result<(Project, CompiledProject, Vec<Diagnostic>), i32> {
+/// With `live`, the sources' live schemas are read and take the lock file's place, and drift
+/// between the two is reported.
+fn load_with(
+    args: &ProjectArgs,
+    live: bool,
+) -> Result<(Project, CompiledProject, Vec<Diagnostic>), i32> {
     let functions = widgettdc_runtime::functions();
     let mut diags = Diagnostics::default();
-    let project = project::load(&args.project, &env(args), &mut diags).map_err(|e| {
+    let mut project = project::load(&args.project, &env(args), &mut diags).map_err(|e| {
         eprintln!("error: {e}");
         2
     })?;
-    let (external, read_diags) = widgettdc_runtime::schemas::read_local(&project);
+    let (mut external, read_diags) = widgettdc_runtime::schemas::read_local(&project);
     diags.extend(read_diags);
+    if live {
+        let (pulled, errors) = live_schemas(args)?;
+        diags.extend(widgettdc_runtime::schemas::drift(&project, &pulled));
+        for (source, e) in errors {
+            if let Some(span) = project.sources.get(&source).map(|s| s.key_span.clone()) {
+                diags.push(
+                    Diagnostic::warning(
+                        widgettdc_compiler::Code::SchemaRead,
+                        span,
+                        e.message.clone(),
+                    )
+                    .label("live schema not read")
+                    .maybe_help(e.help.clone()),
+                );
+            }
+        }
+        // the live schemas win over the lock file for the sources that were read
+        if let Some(lock) = project.lock.as_mut() {
+            lock.sources.0.retain(|name, _| !pulled.contains_key(name));
+        }
+        external.extend(widgettdc_runtime::schemas::external(&pulled));
+    }
     let compiled = compile::compile(&project, &external, &functions, &mut diags);
     Ok((project, compiled, diags.into_sorted()))
 }
 
-pub fn check(args: &ProjectArgs, format: CheckFormat) -> i32 {
-    let (project, _compiled, diags) = match load(args) {
+fn load(args: &ProjectArgs) -> Result<(Project, CompiledProject, Vec<Diagnostic>), i32> {
+    load_with(args, false)
+}
+
+/// The live schemas of every source the runtime can open.
+fn live_schemas(
+    args: &ProjectArgs,
+) -> Result<
+    (
+        widgettdc_compiler::lock::LockedColumns,
+        Vec<(String, widgettdc_runtime::RuntimeError)>,
+    ),
+    i32,
+> {
+    let options = widgettdc_runtime::Options {
+        ignore_lock: true,
+        ..Default::default()
+    };
+    let rt =
+        widgettdc_runtime::Runtime::load(&args.project, &env(args), &options).map_err(|e| {
+            eprintln!("error: {e}");
+            2
+        })?;
+    let exec = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            2
+        })?;
+    Ok(exec.block_on(widgettdc_runtime::schemas::pull(&rt)))
+}
+
+pub fn check(args: &ProjectArgs, format: CheckFormat, live: bool) -> i32 {
+    let (project, _compiled, diags) = match load_with(args, live) {
         Ok(r) => r,
         Err(code) => return code,
     };

@@ -54,6 +54,10 @@ pub enum Command {
         project: ProjectArgs,
         #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
         format: CheckFormat,
+        /// Also connect to the databases: type SQL against their live schemas and report where
+        /// schema.lock.yaml differs from them (E504).
+        #[arg(long)]
+        live: bool,
     },
     /// Print each tool's and widget's typed plan: parameters as JSON Schema, output as Arrow schema.
     Compile {
@@ -136,7 +140,11 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Check { project, format } => check::check(&project, format),
+        Command::Check {
+            project,
+            format,
+            live,
+        } => check::check(&project, format, live),
         Command::Compile { project, format } => check::compile(&project, format),
         Command::Query {
             project,

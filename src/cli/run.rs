@@ -362,6 +362,7 @@ pub fn schema_pull(args: &ProjectArgs) -> i32 {
         eprintln!("error: cannot write `{}`: {e}", path.display());
         return 2;
     }
+    let errors: Vec<RuntimeError> = errors.into_iter().map(|(_, e)| e).collect();
     print_errors(&errors);
     println!(
         "wrote {}: {tables} table(s) from {sources} source(s){}",

@@ -588,10 +588,18 @@ fn schema_pull_writes_the_lock_that_check_uses_offline() {
         .collect();
     let text = Value::Array(drift.iter().map(|d| (*d).clone()).collect()).to_string();
     assert_eq!(drift.len(), 2, "{v}");
-    assert!(text.contains("segment") && text.contains("decimal(12, 3)"), "{text}");
-    assert!(drift.iter().all(|d| d["file"].as_str().unwrap().ends_with("schema.lock.yaml")));
+    assert!(
+        text.contains("segment") && text.contains("decimal(12, 3)"),
+        "{text}"
+    );
+    assert!(drift
+        .iter()
+        .all(|d| d["file"].as_str().unwrap().ends_with("schema.lock.yaml")));
     // offline `check` is unaware (the lock is what it knows)
-    let out = widgettdc().args(["check", "-p", d, "--format", "json"]).output().unwrap();
+    let out = widgettdc()
+        .args(["check", "-p", d, "--format", "json"])
+        .output()
+        .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("E504"));
 
     // a source that cannot be read keeps its old entries
@@ -612,6 +620,12 @@ fn schema_pull_writes_the_lock_that_check_uses_offline() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("`down`"));
     let again = std::fs::read_to_string(&lock_path).unwrap();
     // the readable sources are refreshed, the unreadable one keeps its entries
-    assert!(again.contains("credit: decimal(12, 3)") && again.contains("segment: string"), "{again}");
-    assert!(again.contains("kept:") && again.contains("k: int64"), "{again}");
+    assert!(
+        again.contains("credit: decimal(12, 3)") && again.contains("segment: string"),
+        "{again}"
+    );
+    assert!(
+        again.contains("kept:") && again.contains("k: int64"),
+        "{again}"
+    );
 }

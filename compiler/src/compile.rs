@@ -30,6 +30,8 @@ pub struct ToolAnalysis {
     /// Set when the SQL was planned.
     pub output: Option<arrow_schema::SchemaRef>,
     pub param_types: ParamTypes,
+    /// The logical plan, when the SQL was planned (for checks that judge the plan).
+    pub plan: Option<datafusion_expr::LogicalPlan>,
     /// Diagnostics from parsing and planning.
     pub diags: Vec<Diagnostic>,
 }
@@ -61,6 +63,7 @@ pub fn analyse_tool(
         unavailable: Vec::new(),
         output: None,
         param_types: ParamTypes::new(),
+        plan: None,
         diags: Vec::new(),
     };
     let parsed = match sql::parse(&tool.sql.value.text, &a.locator, file) {
@@ -81,6 +84,7 @@ pub fn analyse_tool(
             Ok(planned) => {
                 a.output = Some(planned.plan.schema().inner().clone());
                 a.param_types = planned.param_types;
+                a.plan = Some(planned.plan);
             }
             Err(e) => a.diags.push(sql::plan_error(&e, &a.locator, file)),
         }

@@ -12,6 +12,7 @@ mod parameter_usage;
 mod read_only;
 mod schema_availability;
 mod toolsets;
+mod whole_table;
 mod widgets;
 
 use indexmap::IndexMap;
@@ -54,6 +55,10 @@ pub const CHECKS: &[Check] = &[
     Check {
         name: "schema-availability",
         run: schema_availability::run,
+    },
+    Check {
+        name: "whole-table",
+        run: whole_table::run,
     },
     Check {
         name: "toolsets",

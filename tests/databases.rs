@@ -629,3 +629,48 @@ fn schema_pull_writes_the_lock_that_check_uses_offline() {
         "{again}"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_stops_the_query() {
+    let f = fixture("cancel");
+    let d = f.dir.to_str().unwrap();
+    psql(&format!(
+        "CREATE TABLE {}.big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 2000000) g",
+        f.name
+    ));
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("widgettdc"))
+        .args(["query", "-p", d, "-f", "csv", "SELECT * FROM crm.big"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        assert_eq!(lines.next().unwrap().unwrap(), "id,h");
+        assert!(lines.next().unwrap().unwrap().starts_with("1,"));
+        // the reader goes away here, as `| head -2` would
+    }
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(started.elapsed().as_secs() < 30, "widgettdc did not stop");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    // and Postgres is not left running it
+    let out = Process::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-tAc"])
+        .arg(format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%{}%big%' AND pid <> pg_backend_pid()",
+            f.name
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+}

@@ -30,8 +30,8 @@ pub struct ToolAnalysis {
     /// Set when the SQL was planned.
     pub output: Option<arrow_schema::SchemaRef>,
     pub param_types: ParamTypes,
-    /// The logical plan, when the SQL was planned (for checks that judge the plan).
-    pub plan: Option<datafusion_expr::LogicalPlan>,
+    /// Database tables the plan reads whole (`checks::whole_table`): `(source, table)`.
+    pub whole_tables: Vec<(String, String)>,
     /// Diagnostics from parsing and planning.
     pub diags: Vec<Diagnostic>,
 }
@@ -63,7 +63,7 @@ pub fn analyse_tool(
         unavailable: Vec::new(),
         output: None,
         param_types: ParamTypes::new(),
-        plan: None,
+        whole_tables: Vec::new(),
         diags: Vec::new(),
     };
     let parsed = match sql::parse(&tool.sql.value.text, &a.locator, file) {
@@ -84,7 +84,9 @@ pub fn analyse_tool(
             Ok(planned) => {
                 a.output = Some(planned.plan.schema().inner().clone());
                 a.param_types = planned.param_types;
-                a.plan = Some(planned.plan);
+                if kind == StatementKind::Query {
+                    a.whole_tables = crate::checks::whole_table::find(&planned.plan, catalog);
+                }
             }
             Err(e) => a.diags.push(sql::plan_error(&e, &a.locator, file)),
         }

@@ -249,16 +249,13 @@ fn done(result: Result<(), Vec<RuntimeError>>) -> i32 {
     match result {
         Ok(()) => 0,
         Err(errors) => {
+            // a reader that stopped early (`| head`) is not a failure, and not worth a message
+            let errors: Vec<RuntimeError> = errors
+                .into_iter()
+                .filter(|e| !(e.code == Code::Output && e.message.contains("Broken pipe")))
+                .collect();
             print_errors(&errors);
-            // a broken pipe (`| head`) is not a failure
-            if errors
-                .iter()
-                .all(|e| e.code == Code::Output && e.message.contains("Broken pipe"))
-            {
-                0
-            } else {
-                1
-            }
+            i32::from(!errors.is_empty())
         }
     }
 }

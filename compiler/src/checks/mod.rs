@@ -12,7 +12,7 @@ mod parameter_usage;
 mod read_only;
 mod schema_availability;
 mod toolsets;
-mod whole_table;
+pub(crate) mod whole_table;
 mod widgets;
 
 use indexmap::IndexMap;

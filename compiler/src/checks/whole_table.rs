@@ -6,6 +6,8 @@
 use datafusion_common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion_common::TableReference;
 use datafusion_expr::{Expr, LogicalPlan};
+use datafusion_optimizer::push_down_filter::PushDownFilter;
+use datafusion_optimizer::push_down_limit::PushDownLimit;
 use datafusion_optimizer::{Optimizer, OptimizerContext};
 
 use super::CheckCx;
@@ -81,31 +83,39 @@ fn whole_tables(
     }
 }
 
+/// The database tables a tool's plan would read whole: `(source, table)`. Runs during analysis
+/// (on the analysis threads) with only the rules that matter here, filter and limit pushdown
+/// (the full optimizer costs more than planning itself).
+pub fn find(plan: &LogicalPlan, catalog: &crate::catalog::Catalog) -> Vec<(String, String)> {
+    let is_database = |source: &str| {
+        catalog
+            .sources
+            .get(source)
+            .is_some_and(|s| matches!(s.kind, "postgres" | "mysql"))
+    };
+    // nothing to judge without a database table
+    if !scans(plan).iter().any(|(s, _, _)| is_database(s)) {
+        return Vec::new();
+    }
+    let optimizer = Optimizer::with_rules(vec![
+        std::sync::Arc::new(PushDownFilter::new()),
+        std::sync::Arc::new(PushDownLimit::new()),
+    ]);
+    let Ok(optimized) = optimizer.optimize(plan.clone(), &OptimizerContext::new(), |_, _| {})
+    else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    whole_tables(&optimized, &is_database, &mut found);
+    found.sort();
+    found.dedup();
+    found
+}
+
 pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
-    let optimizer = Optimizer::new();
-    let config = OptimizerContext::new();
     for (name, a) in cx.analyses {
-        // writes run inside the database; only queries move rows out
-        if a.kind() != Some(crate::sql::StatementKind::Query) {
-            continue;
-        }
-        let Some(plan) = &a.plan else {
-            continue;
-        };
-        let Ok(optimized) = optimizer.optimize(plan.clone(), &config, |_, _| {}) else {
-            continue;
-        };
-        let is_database = |source: &str| {
-            cx.catalog
-                .sources
-                .get(source)
-                .is_some_and(|s| matches!(s.kind, "postgres" | "mysql"))
-        };
-        let mut found = Vec::new();
-        whole_tables(&optimized, &is_database, &mut found);
-        found.sort();
-        found.dedup();
-        for (source, table) in found {
+        for (source, table) in &a.whole_tables {
+            let (source, table) = (source.clone(), table.clone());
             let file = cx.project.file(&a.locator.whole());
             // point at the table's name in the SQL
             let span = a

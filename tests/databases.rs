@@ -13,6 +13,12 @@ use std::sync::Arc;
 use assert_cmd::Command;
 use serde_json::{Map, Value};
 
+mod common;
+
+fn sqlite_rows(db: &rusqlite::Connection, sql: &str) -> Vec<Map<String, Value>> {
+    common::sqlite_rows(db, sql, &[])
+}
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -303,30 +309,6 @@ fn mirror(name: &str) -> rusqlite::Connection {
             .unwrap();
     }
     db
-}
-
-fn sqlite_rows(db: &rusqlite::Connection, sql: &str) -> Vec<Map<String, Value>> {
-    let mut stmt = db.prepare(sql).unwrap();
-    let names: Vec<String> = stmt.column_names().iter().map(|s| s.to_string()).collect();
-    let mut rows = stmt.raw_query();
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().unwrap() {
-        let mut m = Map::new();
-        for (i, n) in names.iter().enumerate() {
-            let v = match r.get_ref(i).unwrap() {
-                rusqlite::types::ValueRef::Null => Value::Null,
-                rusqlite::types::ValueRef::Integer(x) => Value::from(x),
-                rusqlite::types::ValueRef::Real(x) => Value::from(x),
-                rusqlite::types::ValueRef::Text(t) => {
-                    Value::from(String::from_utf8_lossy(t).to_string())
-                }
-                rusqlite::types::ValueRef::Blob(_) => panic!("blob"),
-            };
-            m.insert(n.clone(), v);
-        }
-        out.push(m);
-    }
-    out
 }
 
 /// Numbers compare as numbers (decimals come back as JSON strings or numbers).

@@ -273,6 +273,28 @@ pub fn register(cx: &SourceCx) -> Result<Registration> {
     })
 }
 
+/// Run `$call` on a direct connection of either engine (the two connection types differ).
+macro_rules! with_connection {
+    ($db:expr, $conn:ident, $call:expr) => {
+        match $db.factory().await? {
+            Factory::Postgres(_, pool) => {
+                let $conn = pool
+                    .connect_direct()
+                    .await
+                    .map_err(|e| $db.error("cannot connect", e))?;
+                $call.await
+            }
+            Factory::Mysql(_, pool) => {
+                let $conn = pool
+                    .connect_direct()
+                    .await
+                    .map_err(|e| $db.error("cannot connect", e))?;
+                $call.await
+            }
+        }
+    };
+}
+
 impl Database {
     fn error(&self, what: &str, e: impl std::fmt::Display) -> RuntimeError {
         RuntimeError::new(
@@ -335,26 +357,8 @@ impl Database {
         {
             return Ok(t.clone());
         }
-        let tables = match self.factory().await? {
-            Factory::Postgres(_, pool) => {
-                let conn = pool
-                    .connect_direct()
-                    .await
-                    .map_err(|e| self.error("cannot connect", e))?;
-                conn.tables(schema)
-                    .await
-                    .map_err(|e| self.error("cannot list tables", e))?
-            }
-            Factory::Mysql(_, pool) => {
-                let conn = pool
-                    .connect_direct()
-                    .await
-                    .map_err(|e| self.error("cannot connect", e))?;
-                conn.tables(schema)
-                    .await
-                    .map_err(|e| self.error("cannot list tables", e))?
-            }
-        };
+        let tables = with_connection!(self, conn, conn.tables(schema))
+            .map_err(|e| self.error("cannot list tables", e))?;
         self.listed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -364,26 +368,8 @@ impl Database {
 
     /// The schemas of the database.
     pub async fn schemas(&self) -> Result<Vec<String>> {
-        match self.factory().await? {
-            Factory::Postgres(_, pool) => {
-                let conn = pool
-                    .connect_direct()
-                    .await
-                    .map_err(|e| self.error("cannot connect", e))?;
-                conn.schemas()
-                    .await
-                    .map_err(|e| self.error("cannot list schemas", e))
-            }
-            Factory::Mysql(_, pool) => {
-                let conn = pool
-                    .connect_direct()
-                    .await
-                    .map_err(|e| self.error("cannot connect", e))?;
-                conn.schemas()
-                    .await
-                    .map_err(|e| self.error("cannot list schemas", e))
-            }
-        }
+        with_connection!(self, conn, conn.schemas())
+            .map_err(|e| self.error("cannot list schemas", e))
     }
 
     /// A table provider (federated), or `None` if the schema has no such table.

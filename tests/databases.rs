@@ -656,3 +656,40 @@ fn a_reader_that_stops_early_stops_the_query() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
 }
+
+#[test]
+fn views_are_tables_and_the_statement_timeout_stops_slow_queries() {
+    let f = fixture("slow");
+    let d = f.dir.to_str().unwrap();
+    psql(&format!(
+        "CREATE VIEW {0}.emea AS SELECT id, name FROM {0}.customers WHERE region = 'emea';
+         CREATE VIEW {0}.slow AS SELECT 1 AS id FROM pg_sleep(5);",
+        f.name
+    ));
+    let rows = json_rows(d, "SELECT name FROM crm.emea ORDER BY name");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["name"], Value::from("Ann"));
+    std::fs::write(
+        f.dir.join("slow.yaml"),
+        format!(
+            "sources:\n  slowpg: {{ kind: postgres, url: 'postgres://postgres@127.0.0.1:5432/test', schema: {}, tls: {{ mode: disable }}, timeout: 300ms }}\n",
+            f.name
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = widgettdc()
+        .args(["query", "-p", d, "SELECT * FROM slowpg.slow"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("statement timeout") && e.contains("`timeout:`"),
+        "{e}"
+    );
+    assert!(
+        started.elapsed().as_secs() < 4,
+        "the 5 s view was not cut short"
+    );
+}

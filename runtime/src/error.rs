@@ -80,6 +80,11 @@ impl RuntimeError {
             _ => (code, "see the message above"),
         };
         let message = clean_message(&root.strip_backtrace());
+        let help = if message.contains("statement timeout") {
+            "the database stopped the query at the source's `timeout:`: filter more, or raise it"
+        } else {
+            help
+        };
         RuntimeError::new(code, message).help(help)
     }
 }

@@ -374,15 +374,17 @@ impl Database {
 
     /// A table provider (federated), or `None` if the schema has no such table.
     pub async fn table(&self, schema: &str, table: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        if !self.tables(schema).await?.iter().any(|t| t == table) {
-            return Ok(None);
-        }
+        // the listing has base tables; a view is found by reading its schema
+        let listed = self.tables(schema).await?.iter().any(|t| t == table);
         let reference = TableReference::partial(schema, table);
         let provider = match self.factory().await? {
             Factory::Postgres(f, _) => f.table_provider(reference).await,
             Factory::Mysql(f, _) => f.table_provider(reference).await,
+        };
+        if provider.is_err() && !listed {
+            return Ok(None);
         }
-        .map_err(|e| {
+        let provider = provider.map_err(|e| {
             RuntimeError::new(
                 Code::SourceRead,
                 format!(

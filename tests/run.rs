@@ -731,3 +731,78 @@ fn schema_pull_reproduces_the_quickstart_lock() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The range server in tests/support, stopped on drop.
+struct HttpServer {
+    child: std::process::Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl HttpServer {
+    fn start(dir: &std::path::Path) -> HttpServer {
+        use std::io::BufRead;
+        let log = dir.join("requests.log");
+        let mut child = std::process::Command::new("python3")
+            .arg(root().join("tests/support/range_server.py"))
+            .arg(dir)
+            .arg(&log)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        HttpServer {
+            child,
+            port: line.trim().parse().expect("the server prints its port"),
+            log,
+        }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn files_over_http_are_tables() {
+    let served = tempfile();
+    std::fs::copy(
+        quickstart().join("data/metrics.parquet"),
+        served.join("metrics.parquet"),
+    )
+    .unwrap();
+    std::fs::write(served.join("a.csv"), "k,v\na,1\nb,NA\n").unwrap();
+    let server = HttpServer::start(&served);
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let dir = project(&[(
+        "sources.yaml",
+        &spec(&format!(
+            "  m: {{ kind: file, path: '{base}/metrics.parquet' }}\n  \
+             c: {{ kind: file, path: '{base}/a.csv', csv: {{ null: NA }}, headers: {{ X-Token: s3cret }} }}\n  \
+             gone: {{ kind: file, path: '{base}/nope.parquet' }}\n"
+        )),
+    )]);
+    let d = dir.to_str().unwrap();
+    // the same answer as the local file
+    let sql = "SELECT agent_id, count(*) AS n, sum(requests) AS r FROM {t} GROUP BY 1 ORDER BY 1";
+    let remote = json_rows(&["query", "-p", d, &sql.replace("{t}", "m")]);
+    let local = json_rows(&["query", "-p", P, &sql.replace("{t}", "metrics")]);
+    assert_eq!(remote, local);
+    let rows = json_rows(&["query", "-p", d, "SELECT k, v FROM c ORDER BY k"]);
+    assert_eq!(rows[1]["v"], Value::Null);
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("/a.csv token=s3cret"), "{log}");
+    let e = fails(&["query", "-p", d, "SELECT * FROM gone"]);
+    assert!(
+        e.contains("E601") && e.contains("HTTP 404") && e.contains("`gone`"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(served);
+}

@@ -97,18 +97,15 @@ impl FileTable {
     fn local_path(&self) -> Result<PathBuf> {
         let p = self.spec.path.value.as_str();
         let lower = p.to_ascii_lowercase();
-        if lower.starts_with("s3://")
-            || lower.starts_with("http://")
-            || lower.starts_with("https://")
-        {
+        if lower.starts_with("s3://") {
             return Err(RuntimeError::new(
                 Code::SourceKindUnsupported,
                 format!(
-                    "source `{}` reads `{p}`: remote files (s3://, http(s)://) are checked but not read by this version of widgettdc",
+                    "source `{}` reads `{p}`: s3:// files are checked but not read by this version of widgettdc",
                     self.source
                 ),
             )
-            .help("copy the file locally and point `path:` at it"));
+            .help("copy the file locally, or serve it over http(s)://, and point `path:` at it"));
         }
         let p = p.strip_prefix("file://").unwrap_or(p);
         let path = Path::new(p);
@@ -224,6 +221,102 @@ impl FileTable {
 }
 
 impl FileTable {
+    /// A file served over HTTP(S): an object store for its origin (with the source's
+    /// `headers:`), registered in the session's runtime environment, then a listing table of
+    /// that one URL. Documents (JSON with `rows:`, YAML) must be local.
+    async fn open_http(&self) -> Result<Arc<dyn TableProvider>> {
+        use object_store::http::HttpBuilder;
+        use object_store::ClientOptions;
+        let text = &self.spec.path.value;
+        let url = url::Url::parse(text).map_err(|e| {
+            RuntimeError::new(
+                Code::SourceUnavailable,
+                format!("source `{}`: `{text}` is not a valid URL: {e}", self.source),
+            )
+        })?;
+        let (format, document) = self.format(Path::new(url.path()))?;
+        if document {
+            return Err(RuntimeError::new(
+                Code::SourceKindUnsupported,
+                format!(
+                    "source `{}`: JSON/YAML documents with `rows:` are read from local files only",
+                    self.source
+                ),
+            )
+            .help("download the document, or serve its rows as NDJSON, CSV or Parquet"));
+        }
+        let origin = url.origin().ascii_serialization();
+        let mut headers = reqwest_headers(self.spec.headers.as_ref(), &self.source)?;
+        let mut options = ClientOptions::new().with_allow_http(true);
+        if !headers.is_empty() {
+            options = options.with_default_headers(std::mem::take(&mut headers));
+        }
+        let retry = object_store::RetryConfig {
+            max_retries: 2,
+            retry_timeout: std::time::Duration::from_secs(15),
+            ..Default::default()
+        };
+        let store = HttpBuilder::new()
+            .with_url(origin.clone())
+            .with_client_options(options.with_timeout(std::time::Duration::from_secs(30)))
+            .with_retry(retry)
+            .build()
+            .map_err(|e| {
+                RuntimeError::new(
+                    Code::SourceUnavailable,
+                    format!("source `{}`: cannot reach `{origin}`: {e}", self.source),
+                )
+            })?;
+        // a missing file is a clear error now, not a directory listing attempt later
+        if !is_glob(text) {
+            let location = object_store::path::Path::from_url_path(url.path())
+                .map_err(RuntimeError::internal)?;
+            use object_store::ObjectStoreExt as _;
+            match store.head(&location).await {
+                Ok(_) => {}
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Err(RuntimeError::new(
+                        Code::SourceUnavailable,
+                        format!(
+                            "the file `{text}` of source `{}` does not exist (HTTP 404)",
+                            self.source
+                        ),
+                    )
+                    .help(format!("check `path:` of source `{}`", self.source)))
+                }
+                Err(e) => {
+                    return Err(RuntimeError::new(
+                        Code::SourceUnavailable,
+                        format!("source `{}`: cannot fetch `{text}`: {e}", self.source),
+                    )
+                    .help("check that the server is up and the URL and `headers:` are right"))
+                }
+            }
+        }
+        let origin_url = url::Url::parse(&origin).map_err(RuntimeError::internal)?;
+        self.env.register_object_store(&origin_url, Arc::new(store));
+        let listing = ListingTableUrl::parse(text).map_err(|e| self.read_error(e))?;
+        let options = ListingOptions::new(format).with_file_extension(String::new());
+        let state = SessionStateBuilder::new()
+            .with_config(self.session_config.clone())
+            .with_runtime_env(Arc::clone(&self.env))
+            .build();
+        let config = ListingTableConfig::new(listing).with_listing_options(options);
+        let config = match &self.schema {
+            Some(s) => config.with_schema(Arc::clone(s)),
+            None => config
+                .infer_schema(&state)
+                .await
+                .map_err(|e| self.read_error(e))?,
+        };
+        if let Some(marker) = self.csv_null() {
+            return self.with_null_marker(config, marker);
+        }
+        Ok(Arc::new(
+            ListingTable::try_new(config).map_err(|e| self.read_error(e))?,
+        ))
+    }
+
     /// DataFusion 55 uses a CSV null regex to infer the schema but not when it reads (its
     /// `CsvSource` never passes it to the Arrow reader), so a null marker such as `NA` would
     /// fail to parse as a number. The columns are read as text instead and converted in a view:
@@ -279,6 +372,28 @@ impl FileTable {
     }
 }
 
+/// The source's `headers:` as HTTP headers.
+fn reqwest_headers(
+    headers: Option<&widgettdc_compiler::decode::KeyedMap<String>>,
+    source: &str,
+) -> Result<object_store::HeaderMap> {
+    use http::{HeaderName, HeaderValue};
+    let mut out = object_store::HeaderMap::new();
+    for (k, v) in headers.map(|h| h.0.iter()).into_iter().flatten() {
+        let bad = |what: &str| {
+            RuntimeError::new(
+                Code::SourceUnavailable,
+                format!("source `{source}`: header `{k}` has an invalid {what}"),
+            )
+        };
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| bad("name"))?;
+        let mut value = HeaderValue::from_str(&v.value).map_err(|_| bad("value"))?;
+        value.set_sensitive(true);
+        out.insert(name, value);
+    }
+    Ok(out)
+}
+
 fn regex_escape(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
@@ -307,6 +422,10 @@ fn starts_with_bracket(path: &Path) -> bool {
 #[async_trait]
 impl LazyTable for FileTable {
     async fn open(&self) -> Result<Arc<dyn TableProvider>> {
+        let lower = self.spec.path.value.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            return self.open_http().await;
+        }
         let path = self.local_path()?;
         let text = path.to_string_lossy().to_string();
         let glob = is_glob(&self.spec.path.value);

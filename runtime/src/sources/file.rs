@@ -297,24 +297,35 @@ impl FileTable {
         self.env.register_object_store(&origin_url, Arc::new(store));
         let listing = ListingTableUrl::parse(text).map_err(|e| self.read_error(e))?;
         let options = ListingOptions::new(format).with_file_extension(String::new());
-        let state = SessionStateBuilder::new()
-            .with_config(self.session_config.clone())
-            .with_runtime_env(Arc::clone(&self.env))
-            .build();
-        let config = ListingTableConfig::new(listing).with_listing_options(options);
-        let config = match &self.schema {
-            Some(s) => config.with_schema(Arc::clone(s)),
-            None => config
-                .infer_schema(&state)
-                .await
-                .map_err(|e| self.read_error(e))?,
-        };
+        let config = self.listing_config(listing, options).await?;
         if let Some(marker) = self.csv_null() {
             return self.with_null_marker(config, marker);
         }
         Ok(Arc::new(
             ListingTable::try_new(config).map_err(|e| self.read_error(e))?,
         ))
+    }
+
+    /// The listing table's configuration: declared/locked columns, else the files' own schema.
+    async fn listing_config(
+        &self,
+        url: ListingTableUrl,
+        options: ListingOptions,
+    ) -> Result<ListingTableConfig> {
+        let config = ListingTableConfig::new(url).with_listing_options(options);
+        match &self.schema {
+            Some(s) => Ok(config.with_schema(Arc::clone(s))),
+            None => {
+                let state = SessionStateBuilder::new()
+                    .with_config(self.session_config.clone())
+                    .with_runtime_env(Arc::clone(&self.env))
+                    .build();
+                config
+                    .infer_schema(&state)
+                    .await
+                    .map_err(|e| self.read_error(e))
+            }
+        }
     }
 
     /// DataFusion 55 uses a CSV null regex to infer the schema but not when it reads (its
@@ -459,18 +470,7 @@ impl LazyTable for FileTable {
             String::new()
         };
         let options = ListingOptions::new(format).with_file_extension(extension);
-        let state = SessionStateBuilder::new()
-            .with_config(self.session_config.clone())
-            .with_runtime_env(Arc::clone(&self.env))
-            .build();
-        let config = ListingTableConfig::new(url).with_listing_options(options);
-        let config = match &self.schema {
-            Some(s) => config.with_schema(Arc::clone(s)),
-            None => config
-                .infer_schema(&state)
-                .await
-                .map_err(|e| self.read_error(e))?,
-        };
+        let config = self.listing_config(url, options).await?;
         if let Some(marker) = self.csv_null() {
             return self.with_null_marker(config, marker);
         }

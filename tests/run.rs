@@ -762,6 +762,34 @@ impl HttpServer {
     }
 }
 
+impl HttpServer {
+    /// moto's S3 server (tests/support/s3_server.py) holding `dir`'s files in `bucket`.
+    fn s3(dir: &std::path::Path, bucket: &str) -> HttpServer {
+        use std::io::BufRead;
+        let log = dir.with_extension("s3.log");
+        let mut child = std::process::Command::new("python3")
+            .arg(root().join("tests/support/s3_server.py"))
+            .arg(dir)
+            .arg(bucket)
+            .arg(&log)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        HttpServer {
+            child,
+            port: line
+                .trim()
+                .parse()
+                .expect("the S3 emulator prints its port (pip install 'moto[server]')"),
+            log,
+        }
+    }
+}
+
 impl Drop for HttpServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -803,6 +831,93 @@ fn files_over_http_are_tables() {
         e.contains("E601") && e.contains("HTTP 404") && e.contains("`gone`"),
         "{e}"
     );
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(served);
+}
+
+#[test]
+fn files_in_s3_are_tables() {
+    let served = tempfile();
+    std::fs::copy(
+        quickstart().join("data/metrics.parquet"),
+        served.join("metrics.parquet"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(served.join("logs")).unwrap();
+    std::fs::write(served.join("logs/a.csv"), "k,v\na,1\nb,NA\n").unwrap();
+    std::fs::write(served.join("logs/b.csv"), "k,v\nc,3\n").unwrap();
+    std::fs::write(served.join("logs/notes.txt"), "not a csv\n").unwrap();
+    let server = HttpServer::s3(&served, "wt-data");
+    let s3 = format!(
+        "{{ endpoint: 'http://127.0.0.1:{}', region: us-east-1, access_key_id: wtkey, \
+         secret_access_key: '${{secret:s3_secret}}', allow_http: true }}",
+        server.port
+    );
+    let dir = project(&[
+        (
+            "sources.yaml",
+            &spec(&format!(
+                "  m: {{ kind: file, path: 's3://wt-data/metrics.parquet', s3: {s3} }}\n  \
+                 logs: {{ kind: file, path: 's3://wt-data/logs/', format: csv, csv: {{ null: NA }}, s3: {s3} }}\n  \
+                 gone: {{ kind: file, path: 's3://wt-data/nope.parquet', s3: {s3} }}\n  \
+                 nobucket: {{ kind: file, path: 's3://wt-none/x.parquet', s3: {s3} }}\n  \
+                 plain: {{ kind: file, path: 's3://wt-data/metrics.parquet', s3: {{ endpoint: 'http://127.0.0.1:{}' }} }}\n  \
+                 events: {{ kind: sqlite, path: '{}' }}\n",
+                server.port,
+                root().join(P).join("data/security.db").display()
+            )),
+        ),
+        ("secrets.yaml", b"s3_secret: wtsecret\n"),
+    ]);
+    let d = dir.to_str().unwrap();
+    // the same answer as the local file, read with ranged GETs signed with the spec's key
+    let sql = "SELECT agent_id, count(*) AS n, sum(requests) AS r FROM {t} \
+               WHERE cpu > 50 GROUP BY 1 ORDER BY 1";
+    let remote = json_rows(&["query", "-p", d, &sql.replace("{t}", "m")]);
+    let local = json_rows(&["query", "-p", P, &sql.replace("{t}", "metrics")]);
+    assert!(!local.is_empty());
+    assert_eq!(remote, local);
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(
+        log.contains("GET /wt-data/metrics.parquet") && log.contains("range=bytes="),
+        "{log}"
+    );
+    assert!(
+        log.contains("key=wtkey") && !log.contains("key=None"),
+        "{log}"
+    );
+    // a prefix is a directory: its .csv files, not the others
+    let rows = json_rows(&["query", "-p", d, "SELECT k, v FROM logs ORDER BY k"]);
+    let got: Vec<(Value, Value)> = rows
+        .iter()
+        .map(|r| (r["k"].clone(), r["v"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Value::from("a"), Value::from(1)),
+            (Value::from("b"), Value::Null),
+            (Value::from("c"), Value::from(3)),
+        ]
+    );
+    // an S3 file joined with a local SQLite database: the quickstart's answer
+    let sql =
+        "SELECT e.severity, count(*) AS n, max({t}.cpu) AS cpu FROM events.security_events e \
+               JOIN {t} ON {t}.agent_id = e.agent_id AND {t}.ts = date_trunc('minute', e.ts) \
+               GROUP BY 1 ORDER BY 1";
+    let remote = json_rows(&["query", "-p", d, &sql.replace("{t}", "m")]);
+    let local = json_rows(&["query", "-p", P, &sql.replace("{t}", "metrics")]);
+    assert!(!local.is_empty());
+    assert_eq!(remote, local);
+    let e = fails(&["query", "-p", d, "SELECT * FROM gone"]);
+    assert!(
+        e.contains("E601") && e.contains("no such key") && e.contains("`gone`"),
+        "{e}"
+    );
+    let e = fails(&["query", "-p", d, "SELECT * FROM nobucket"]);
+    assert!(e.contains("E601") && e.contains("`nobucket`"), "{e}");
+    let e = fails(&["query", "-p", d, "SELECT * FROM plain"]);
+    assert!(e.contains("allow_http"), "{e}");
     let _ = std::fs::remove_dir_all(dir);
     let _ = std::fs::remove_dir_all(served);
 }

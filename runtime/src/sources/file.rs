@@ -96,17 +96,6 @@ impl FileTable {
     /// The local path (or glob) the spec names.
     fn local_path(&self) -> Result<PathBuf> {
         let p = self.spec.path.value.as_str();
-        let lower = p.to_ascii_lowercase();
-        if lower.starts_with("s3://") {
-            return Err(RuntimeError::new(
-                Code::SourceKindUnsupported,
-                format!(
-                    "source `{}` reads `{p}`: s3:// files are checked but not read by this version of widgettdc",
-                    self.source
-                ),
-            )
-            .help("copy the file locally, or serve it over http(s)://, and point `path:` at it"));
-        }
         let p = p.strip_prefix("file://").unwrap_or(p);
         let path = Path::new(p);
         Ok(if path.is_absolute() {
@@ -221,12 +210,13 @@ impl FileTable {
 }
 
 impl FileTable {
-    /// A file served over HTTP(S): an object store for its origin (with the source's
-    /// `headers:`), registered in the session's runtime environment, then a listing table of
-    /// that one URL. Documents (JSON with `rows:`, YAML) must be local.
-    async fn open_http(&self) -> Result<Arc<dyn TableProvider>> {
-        use object_store::http::HttpBuilder;
-        use object_store::ClientOptions;
+    /// A file (or glob, or `s3://` prefix ending in `/`) in an object store: `s3://` through
+    /// the S3 client (the source's `s3:` options, else the usual `AWS_*` environment), `http(s)://`
+    /// through the HTTP client (the source's `headers:`). The store is registered in the
+    /// session's runtime environment, then the URL is a listing table like a local path.
+    /// Documents (JSON with `rows:`, YAML) must be local.
+    async fn open_remote(&self) -> Result<Arc<dyn TableProvider>> {
+        use object_store::ObjectStoreExt as _;
         let text = &self.spec.path.value;
         let url = url::Url::parse(text).map_err(|e| {
             RuntimeError::new(
@@ -245,20 +235,101 @@ impl FileTable {
             )
             .help("download the document, or serve its rows as NDJSON, CSV or Parquet"));
         }
-        let origin = url.origin().ascii_serialization();
-        let mut headers = reqwest_headers(self.spec.headers.as_ref(), &self.source)?;
-        let mut options = ClientOptions::new().with_allow_http(true);
-        if !headers.is_empty() {
-            options = options.with_default_headers(std::mem::take(&mut headers));
+        let (store, base) = if url.scheme() == "s3" {
+            self.s3_store(&url)?
+        } else {
+            self.http_store(&url)?
+        };
+        let directory = text.ends_with('/');
+        // a missing file is a clear error now, not an empty listing later
+        if !is_glob(text) && !directory {
+            let location = object_store::path::Path::from_url_path(url.path())
+                .map_err(RuntimeError::internal)?;
+            match store.head(&location).await {
+                Ok(_) => {}
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Err(RuntimeError::new(
+                        Code::SourceUnavailable,
+                        format!(
+                            "the file `{text}` of source `{}` does not exist ({})",
+                            self.source,
+                            if url.scheme() == "s3" {
+                                "no such key in the bucket"
+                            } else {
+                                "HTTP 404"
+                            }
+                        ),
+                    )
+                    .help(format!("check `path:` of source `{}`", self.source)))
+                }
+                Err(e) => return Err(self.store_error(&e.to_string())),
+            }
         }
+        let base_url = url::Url::parse(&base).map_err(RuntimeError::internal)?;
+        self.env.register_object_store(&base_url, store);
+        let listing = ListingTableUrl::parse(text).map_err(|e| self.read_error(e))?;
+        let extension = if directory {
+            format
+                .get_ext_with_compression(&compression_of(text))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let options = ListingOptions::new(format).with_file_extension(extension);
+        let config = self.listing_config(listing, options).await?;
+        if let Some(marker) = self.csv_null() {
+            return self.with_null_marker(config, marker);
+        }
+        let table = ListingTable::try_new(config).map_err(|e| self.read_error(e))?;
+        if (directory || is_glob(text)) && table.schema().fields().is_empty() {
+            return Err(RuntimeError::new(
+                Code::SourceUnavailable,
+                format!("no files match `{text}` (source `{}`)", self.source),
+            )
+            .help(format!("check `path:` of source `{}`", self.source)));
+        }
+        Ok(Arc::new(table))
+    }
+
+    fn store_error(&self, e: &str) -> RuntimeError {
+        let text = &self.spec.path.value;
+        let hint = if text.starts_with("s3://") {
+            "check the bucket, `s3.endpoint`, `s3.region` and the credentials (`s3:` or AWS_* variables)"
+        } else {
+            "check that the server is up and the URL and `headers:` are right"
+        };
+        RuntimeError::new(
+            Code::SourceUnavailable,
+            format!("source `{}`: cannot fetch `{text}`: {e}", self.source),
+        )
+        .help(hint)
+    }
+
+    /// Timeouts and bounded retries shared by the remote stores: a dead endpoint fails the
+    /// query in seconds, it does not hang it.
+    fn client_options() -> (object_store::ClientOptions, object_store::RetryConfig) {
+        let options = object_store::ClientOptions::new()
+            .with_timeout(std::time::Duration::from_secs(30))
+            .with_connect_timeout(std::time::Duration::from_secs(5));
         let retry = object_store::RetryConfig {
             max_retries: 2,
             retry_timeout: std::time::Duration::from_secs(15),
             ..Default::default()
         };
-        let store = HttpBuilder::new()
+        (options, retry)
+    }
+
+    fn http_store(&self, url: &url::Url) -> Result<(Arc<dyn object_store::ObjectStore>, String)> {
+        let origin = url.origin().ascii_serialization();
+        let headers = reqwest_headers(self.spec.headers.as_ref(), &self.source)?;
+        let (mut options, retry) = Self::client_options();
+        options = options.with_allow_http(true);
+        if !headers.is_empty() {
+            options = options.with_default_headers(headers);
+        }
+        let store = object_store::http::HttpBuilder::new()
             .with_url(origin.clone())
-            .with_client_options(options.with_timeout(std::time::Duration::from_secs(30)))
+            .with_client_options(options)
             .with_retry(retry)
             .build()
             .map_err(|e| {
@@ -267,43 +338,70 @@ impl FileTable {
                     format!("source `{}`: cannot reach `{origin}`: {e}", self.source),
                 )
             })?;
-        // a missing file is a clear error now, not a directory listing attempt later
-        if !is_glob(text) {
-            let location = object_store::path::Path::from_url_path(url.path())
-                .map_err(RuntimeError::internal)?;
-            use object_store::ObjectStoreExt as _;
-            match store.head(&location).await {
-                Ok(_) => {}
-                Err(object_store::Error::NotFound { .. }) => {
+        Ok((Arc::new(store), origin))
+    }
+
+    /// An S3 client for the URL's bucket: the spec's `s3:` options over the `AWS_*`
+    /// environment. An `endpoint` (a local or S3-compatible server) uses path-style requests.
+    fn s3_store(&self, url: &url::Url) -> Result<(Arc<dyn object_store::ObjectStore>, String)> {
+        use object_store::aws::AmazonS3Builder;
+        let bucket = url.host_str().unwrap_or_default().to_string();
+        if bucket.is_empty() {
+            return Err(RuntimeError::new(
+                Code::SourceUnavailable,
+                format!(
+                    "source `{}`: `{}` names no bucket",
+                    self.source, self.spec.path.value
+                ),
+            )
+            .help("write `s3://BUCKET/path/to/file.parquet`"));
+        }
+        let (mut options, retry) = Self::client_options();
+        let mut b = AmazonS3Builder::from_env()
+            .with_bucket_name(&bucket)
+            .with_retry(retry);
+        if let Some(o) = &self.spec.s3 {
+            if let Some(v) = &o.region {
+                b = b.with_region(v);
+            }
+            if let Some(v) = &o.endpoint {
+                b = b.with_endpoint(v).with_virtual_hosted_style_request(false);
+                if v.starts_with("http://") && o.allow_http.is_none() {
                     return Err(RuntimeError::new(
                         Code::SourceUnavailable,
                         format!(
-                            "the file `{text}` of source `{}` does not exist (HTTP 404)",
+                            "source `{}`: the S3 endpoint `{v}` is plain http",
                             self.source
                         ),
                     )
-                    .help(format!("check `path:` of source `{}`", self.source)))
-                }
-                Err(e) => {
-                    return Err(RuntimeError::new(
-                        Code::SourceUnavailable,
-                        format!("source `{}`: cannot fetch `{text}`: {e}", self.source),
-                    )
-                    .help("check that the server is up and the URL and `headers:` are right"))
+                    .help("set `s3: { allow_http: true }` to allow it (a local emulator), or use https"));
                 }
             }
+            if let Some(v) = &o.access_key_id {
+                b = b.with_access_key_id(v);
+            }
+            if let Some(v) = &o.secret_access_key {
+                b = b.with_secret_access_key(v);
+            }
+            if let Some(v) = &o.session_token {
+                b = b.with_token(v);
+            }
+            if let Some(v) = o.allow_http {
+                options = options.with_allow_http(v);
+                b = b.with_allow_http(v);
+            }
         }
-        let origin_url = url::Url::parse(&origin).map_err(RuntimeError::internal)?;
-        self.env.register_object_store(&origin_url, Arc::new(store));
-        let listing = ListingTableUrl::parse(text).map_err(|e| self.read_error(e))?;
-        let options = ListingOptions::new(format).with_file_extension(String::new());
-        let config = self.listing_config(listing, options).await?;
-        if let Some(marker) = self.csv_null() {
-            return self.with_null_marker(config, marker);
-        }
-        Ok(Arc::new(
-            ListingTable::try_new(config).map_err(|e| self.read_error(e))?,
-        ))
+        let store = b.with_client_options(options).build().map_err(|e| {
+            RuntimeError::new(
+                Code::SourceUnavailable,
+                format!(
+                    "source `{}`: cannot set up S3 for bucket `{bucket}`: {e}",
+                    self.source
+                ),
+            )
+            .help("check the source's `s3:` options (region, endpoint, credentials)")
+        })?;
+        Ok((Arc::new(store), format!("s3://{bucket}")))
     }
 
     /// The listing table's configuration: declared/locked columns, else the files' own schema.
@@ -434,8 +532,11 @@ fn starts_with_bracket(path: &Path) -> bool {
 impl LazyTable for FileTable {
     async fn open(&self) -> Result<Arc<dyn TableProvider>> {
         let lower = self.spec.path.value.to_ascii_lowercase();
-        if lower.starts_with("http://") || lower.starts_with("https://") {
-            return self.open_http().await;
+        if lower.starts_with("http://")
+            || lower.starts_with("https://")
+            || lower.starts_with("s3://")
+        {
+            return self.open_remote().await;
         }
         let path = self.local_path()?;
         let text = path.to_string_lossy().to_string();

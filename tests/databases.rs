@@ -54,6 +54,30 @@ fn psql(sql: &str) {
     );
 }
 
+/// A query's rows as text (`psql -At`).
+fn psql_rows(sql: &str) -> String {
+    let out = Process::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-At",
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
 fn mariadb(sql: &str) -> String {
     let out = Process::new("mariadb")
         .args(["-h", "127.0.0.1", "-u", "root", "-N", "-B", "-e", sql])
@@ -666,13 +690,18 @@ fn views_are_tables_and_the_statement_timeout_stops_slow_queries() {
          CREATE VIEW {0}.slow AS SELECT 1 AS id FROM pg_sleep(5);",
         f.name
     ));
+    mariadb(&format!(
+        "CREATE VIEW {0}.slow AS SELECT SLEEP(5) AS x",
+        f.name
+    ));
     let rows = json_rows(d, "SELECT name FROM crm.emea ORDER BY name");
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["name"], Value::from("Ann"));
     std::fs::write(
         f.dir.join("slow.yaml"),
         format!(
-            "sources:\n  slowpg: {{ kind: postgres, url: 'postgres://postgres@127.0.0.1:5432/test', schema: {}, tls: {{ mode: disable }}, timeout: 300ms }}\n",
+            "sources:\n  slowpg: {{ kind: postgres, url: 'postgres://postgres@127.0.0.1:5432/test', schema: {0}, tls: {{ mode: disable }}, timeout: 300ms }}\n  \
+             slowmy: {{ kind: mysql, url: 'mysql://root@127.0.0.1:3306/{0}', tls: {{ mode: disable }}, timeout: 300ms }}\n",
             f.name
         ),
     )
@@ -692,4 +721,60 @@ fn views_are_tables_and_the_statement_timeout_stops_slow_queries() {
         started.elapsed().as_secs() < 4,
         "the 5 s view was not cut short"
     );
+    // MariaDB stops its statement at the limit too (SET STATEMENT max_statement_time ... FOR)
+    let started = std::time::Instant::now();
+    let out = widgettdc()
+        .args(["query", "-p", d, "SELECT * FROM slowmy.slow"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("max_statement_time") && e.contains("`timeout:`") && e.contains("E610"),
+        "{e}"
+    );
+    assert!(
+        started.elapsed().as_secs() < 4,
+        "the 5 s MariaDB view was not cut short"
+    );
+    // without `timeout:` the same source waits for the view
+    let rows = json_rows(d, "SELECT count(*) AS n FROM shop.orders");
+    assert_eq!(rows[0]["n"], Value::from(ORDERS.len()));
+}
+
+#[test]
+fn postgres_receives_the_filter_order_and_limit() {
+    use widgettdc_runtime::{Options, Runtime};
+    let f = fixture("pgsql");
+    let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
+    let rt = Runtime::load(&f.dir, &env, &Options::default()).expect("project loads");
+    let exec = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let names = exec.block_on(async {
+        let df = rt
+            .query("SELECT name FROM crm.customers WHERE credit > 100 ORDER BY name LIMIT 1")
+            .await
+            .expect("plans");
+        let batches = df.collect().await.expect("runs");
+        arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string()
+    });
+    assert!(names.contains("Ann") && !names.contains("Cho"), "{names}");
+    // the runtime's pool still holds its connections: Postgres shows the last statement each
+    // of them received, as the server parsed it
+    let received = psql_rows(&format!(
+        "SELECT query FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+         AND query LIKE '%{}%customers%'",
+        f.name
+    ));
+    let upper = received.to_uppercase();
+    assert!(
+        upper.contains("WHERE") && upper.contains("> 100") && upper.contains("LIMIT 1"),
+        "Postgres received: {received}"
+    );
+    assert!(upper.contains("ORDER BY"), "Postgres received: {received}");
+    drop(rt);
 }

@@ -80,7 +80,10 @@ impl RuntimeError {
             _ => (code, "see the message above"),
         };
         let message = clean_message(&root.strip_backtrace());
-        let help = if message.contains("statement timeout") {
+        let help = if message.contains("statement timeout")
+            || message.contains("max_statement_time")
+            || message.contains("maximum statement execution time")
+        {
             "the database stopped the query at the source's `timeout:`: filter more, or raise it"
         } else {
             help

@@ -61,6 +61,10 @@ pub struct Database {
     engine: Engine,
     params: HashMap<String, String>,
     connect_timeout: Duration,
+    /// `timeout:`; Postgres takes it as `statement_timeout` at connect, MySQL per statement.
+    statement_timeout: Option<Duration>,
+    /// MySQL or MariaDB, asked once when a statement needs limiting.
+    flavor: OnceCell<super::mysql_timeout::Flavor>,
     factory: OnceCell<Factory>,
     /// Tables per schema, listed once.
     listed: Mutex<HashMap<String, Vec<String>>>,
@@ -260,6 +264,8 @@ pub fn register(cx: &SourceCx) -> Result<Registration> {
             .and_then(|p| p.acquire_timeout.as_ref())
             .map(|d| d.0)
             .unwrap_or(CONNECT_TIMEOUT),
+        statement_timeout: connection.timeout.as_ref().map(|t| t.0),
+        flavor: OnceCell::new(),
         factory: OnceCell::new(),
         listed: Mutex::new(HashMap::new()),
         declared: cx.catalog.cloned(),
@@ -347,6 +353,43 @@ impl Database {
             .await
     }
 
+    /// MySQL or MariaDB (`SELECT VERSION()`, once).
+    async fn flavor(&self) -> Result<super::mysql_timeout::Flavor> {
+        use super::mysql_timeout::Flavor;
+        self.flavor
+            .get_or_try_init(|| async {
+                let Factory::Mysql(_, pool) = self.factory().await? else {
+                    return Ok(Flavor::MySql);
+                };
+                let conn = pool
+                    .connect_direct()
+                    .await
+                    .map_err(|e| self.error("cannot connect", e))?;
+                let batches: Vec<_> = futures::TryStreamExt::try_collect(
+                    conn.query_arrow("SELECT VERSION() AS v", &[], None)
+                        .await
+                        .map_err(|e| self.error("cannot ask the server version", e))?,
+                )
+                .await
+                .map_err(|e| self.error("cannot ask the server version", e))?;
+                let version = batches
+                    .first()
+                    .filter(|b| b.num_rows() > 0)
+                    .and_then(|b| {
+                        arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).ok()
+                    })
+                    .and_then(|c| {
+                        c.as_any()
+                            .downcast_ref::<arrow::array::StringArray>()
+                            .map(|s| s.value(0).to_string())
+                    })
+                    .unwrap_or_default();
+                Ok(Flavor::from_version(&version))
+            })
+            .await
+            .copied()
+    }
+
     /// The tables of a schema (listed once per runtime).
     pub async fn tables(&self, schema: &str) -> Result<Vec<String>> {
         if let Some(t) = self
@@ -377,9 +420,13 @@ impl Database {
         // the listing has base tables; a view is found by reading its schema
         let listed = self.tables(schema).await?.iter().any(|t| t == table);
         let reference = TableReference::partial(schema, table);
-        let provider = match self.factory().await? {
-            Factory::Postgres(f, _) => f.table_provider(reference).await,
-            Factory::Mysql(f, _) => f.table_provider(reference).await,
+        let provider = match (self.factory().await?, self.statement_timeout) {
+            (Factory::Postgres(f, _), _) => f.table_provider(reference).await,
+            (Factory::Mysql(_, pool), Some(timeout)) => {
+                let flavor = self.flavor().await?;
+                super::mysql_timeout::table(pool, reference, flavor, timeout).await
+            }
+            (Factory::Mysql(f, _), None) => f.table_provider(reference).await,
         };
         if provider.is_err() && !listed {
             return Ok(None);
@@ -528,6 +575,8 @@ mod tests {
             engine: Engine::Postgres,
             params: connection_params(Engine::Postgres, &c, Path::new(".")).unwrap(),
             connect_timeout: CONNECT_TIMEOUT,
+            statement_timeout: None,
+            flavor: OnceCell::new(),
             factory: OnceCell::new(),
             listed: Mutex::new(HashMap::new()),
             declared: None,

@@ -15,6 +15,7 @@
 pub mod database;
 pub mod document;
 pub mod file;
+pub mod mysql_timeout;
 pub mod sqlite;
 
 use std::fmt::Debug;

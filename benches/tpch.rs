@@ -1,0 +1,188 @@
+//! Federated TPC-H: `cargo bench --bench tpch`.
+//!
+//! lineitem and orders as Parquet, customer/nation/region in the machine's Postgres (schema
+//! `wt_tpch_bench`, reloaded each run), part/partsupp/supplier in SQLite. All 22 queries
+//! (`tests/tpch/queries`) run through widgettdc's runtime, and in the same run over all-Parquet
+//! data through plain DataFusion (`SessionContext` + `register_parquet`, as datafusion-cli)
+//! and through DuckDB (PyPI, `tests/tpch/duckdb_tpch.py time`). Every widgettdc answer is
+//! compared with DuckDB's. Per-query medians of `WIDGETTDC_TPCH_RUNS` runs (default 3) after a
+//! warm-up run; widgettdc and DataFusion runs are interleaved.
+//!
+//! Environment: `WIDGETTDC_TPCH_SF` (default 1), `WIDGETTDC_BENCH_DIR` (where the generated
+//! data is kept between runs; default the system temp dir).
+
+#[path = "../tests/support/tpch.rs"]
+mod tpch;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use widgettdc_runtime::{Options, Runtime};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let sf: f64 = std::env::var("WIDGETTDC_TPCH_SF")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
+    let runs: usize = std::env::var("WIDGETTDC_TPCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let base = std::env::var_os("WIDGETTDC_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir)
+        .join(format!("tpch-sf{sf}"));
+    let parquet = base.join("parquet");
+    let started = Instant::now();
+    tpch::write_parquet(&parquet, sf);
+    eprintln!("parquet ready in {:.1?}", started.elapsed());
+    let schema = "wt_tpch_bench";
+    let started = Instant::now();
+    tpch::load_postgres(schema, &parquet, &base);
+    let sqlite = base.join("tpch.db");
+    tpch::load_sqlite(&sqlite, &parquet);
+    eprintln!("Postgres and SQLite loaded in {:.1?}", started.elapsed());
+    let project = base.join("project");
+    tpch::write_project(&project, &parquet, schema, &sqlite);
+
+    // DuckDB first (its own process), so its answers are there to compare with
+    let duck_dir = base.join("duckdb-answers");
+    eprintln!("DuckDB over Parquet...");
+    let out = std::process::Command::new("python3")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tpch/duckdb_tpch.py"))
+        .arg("time")
+        .arg(&parquet)
+        .arg(runs.to_string())
+        .arg(&duck_dir)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "duckdb: {} (pip install duckdb)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let duck: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&out.stdout).expect("DuckDB's times as JSON");
+
+    let exec = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
+    let rt = Runtime::load(&project, &env, &Options::default()).expect("the project loads");
+    let plain = SessionContext::new();
+    exec.block_on(async {
+        for t in tpch::TABLES {
+            plain
+                .register_parquet(
+                    t,
+                    parquet.join(format!("{t}.parquet")).to_str().unwrap(),
+                    ParquetReadOptions::default(),
+                )
+                .await
+                .unwrap();
+        }
+    });
+
+    println!(
+        "TPC-H SF{sf}, {runs} runs per query (median), widgettdc federated (Parquet + Postgres + SQLite) \
+         vs DataFusion and DuckDB over all-Parquet"
+    );
+    println!(
+        "{:<5} {:>12} {:>12} {:>12} {:>8} {:>8}  answer",
+        "query", "widgettdc", "DataFusion", "DuckDB", "vs DF", "vs Duck"
+    );
+    let (mut total_ours, mut total_df, mut total_duck) = (0.0, 0.0, 0.0);
+    let mut wrong = Vec::new();
+    for (name, sql) in tpch::queries() {
+        let federated = tpch::federated(&sql);
+        let run_ours = || {
+            exec.block_on(async {
+                let t = Instant::now();
+                let batches = rt
+                    .query(&federated)
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {e}"))
+                    .collect()
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                (t.elapsed(), batches)
+            })
+        };
+        let run_plain = || {
+            exec.block_on(async {
+                let t = Instant::now();
+                let batches = plain
+                    .sql(&sql)
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {e}"))
+                    .collect()
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                (t.elapsed(), batches)
+            })
+        };
+        // warm-up, and the answers
+        let (_, ours_batches) = run_ours();
+        let (_, plain_batches) = run_plain();
+        let theirs = tpch::read_answer(&duck_dir.join(format!("{name}.csv")));
+        let verdict = match (
+            tpch::same_answer(&tpch::cells(&ours_batches), &theirs),
+            tpch::same_answer(&tpch::cells(&plain_batches), &theirs),
+        ) {
+            (Ok(()), Ok(())) => format!("same ({} rows)", theirs.len()),
+            (Err(e), _) => {
+                wrong.push(format!("{name}: {e}"));
+                format!("DIFFERENT: {e}")
+            }
+            (Ok(()), Err(e)) => format!("same; DataFusion differs: {e}"),
+        };
+        let (mut ours, mut df) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            ours.push(run_ours().0);
+            df.push(run_plain().0);
+        }
+        let (o, d) = (ms(median(ours)), ms(median(df)));
+        let mut dk: Vec<f64> = duck[&name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() * 1000.0)
+            .collect();
+        dk.sort_by(|a, b| a.total_cmp(b));
+        let k = dk[dk.len() / 2];
+        total_ours += o;
+        total_df += d;
+        total_duck += k;
+        println!(
+            "{name:<5} {o:>10.1}ms {d:>10.1}ms {k:>10.1}ms {:>7.2}x {:>7.2}x  {verdict}",
+            o / d,
+            o / k
+        );
+    }
+    println!(
+        "total {total_ours:>10.1}ms {total_df:>10.1}ms {total_duck:>10.1}ms {:>7.2}x {:>7.2}x  (targets: <= 1.5x DataFusion, <= 2x DuckDB)",
+        total_ours / total_df,
+        total_ours / total_duck
+    );
+    drop(rt);
+    assert!(
+        wrong.is_empty(),
+        "answers differ from DuckDB's:\n{}",
+        wrong.join("\n")
+    );
+}

@@ -65,6 +65,7 @@ pub enum Code {
     Output,
     QueryNotReadOnly,
     ProjectInvalid,
+    ApiFilterRequired,
 }
 
 impl Code {
@@ -123,6 +124,7 @@ impl Code {
             Output => ("E611", "output", "the result cannot be written (output file, format)"),
             QueryNotReadOnly => ("E612", "query-not-read-only", "`query` runs read-only SQL; this statement writes or changes state"),
             ProjectInvalid => ("E613", "project-invalid", "the project has errors, so its tools cannot run (see the diagnostics above)"),
+            ApiFilterRequired => ("E614", "api-filter-required", "an API table's path needs a value (`{name}`) that the query's WHERE does not give as `name = value`"),
         }
     }
 
@@ -187,6 +189,7 @@ impl Code {
         Code::Output,
         Code::QueryNotReadOnly,
         Code::ProjectInvalid,
+        Code::ApiFilterRequired,
     ];
 }
 

@@ -105,7 +105,14 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, analyze: bool, out: &mut Vec<SourceWor
             })
             .flatten()
     };
-    if let Some(s) = plan.downcast_ref::<SqliteExec>() {
+    if let Some(r) = plan.downcast_ref::<crate::sources::rest::RestExec>() {
+        out.push(SourceWork {
+            kind: "rest",
+            source: Some(r.source().to_string()),
+            detail: format!("request: {}", r.request()),
+            metrics: metrics(),
+        });
+    } else if let Some(s) = plan.downcast_ref::<SqliteExec>() {
         out.push(SourceWork {
             kind: "sqlite",
             source: Some(s.source().to_string()),
@@ -138,12 +145,13 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, analyze: bool, out: &mut Vec<SourceWor
             detail: format!("SQL: {sql}"),
             metrics: metrics(),
         });
-    } else if let Some(sql) = displayable(plan.as_ref())
-        .one_line()
-        .to_string()
-        .trim()
-        .strip_prefix("SqlExec sql=")
-    {
+    } else if let Some(sql) = {
+        let line = displayable(plan.as_ref()).one_line().to_string();
+        let line = line.trim();
+        line.strip_prefix("SqlExec sql=")
+            .or_else(|| line.strip_prefix("MySQLSQLExec sql="))
+            .map(str::to_string)
+    } {
         // a database table scanned on its own (not federated): its filters and columns
         out.push(SourceWork {
             kind: "database",

@@ -12,10 +12,13 @@
 //! and limit in the providers' `scan`; add an entry to [`SOURCE_KINDS`]. The compiler side of a
 //! kind (its spec keys and decoding) is in `compiler/src/spec/sources/`.
 
+pub mod api_rows;
 pub mod database;
 pub mod document;
 pub mod file;
+pub mod http_client;
 pub mod mysql_timeout;
+pub mod rest;
 pub mod sqlite;
 
 use std::fmt::Debug;
@@ -94,6 +97,10 @@ pub const SOURCE_KINDS: &[RuntimeSourceKind] = &[
     RuntimeSourceKind {
         name: "mysql",
         register: database::register,
+    },
+    RuntimeSourceKind {
+        name: "rest",
+        register: rest::register,
     },
 ];
 

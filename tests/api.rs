@@ -117,12 +117,44 @@ sources:
     retry: {{ max_attempts: 1 }}
     tables:
       slow: {{ path: /slow, {items} }}
+  paced:
+    kind: rest
+    base_url: {base}
+    rate_limit: 4
+    tables:
+      cursor_items:
+        path: /cursor/items
+        rows: $.data.items[*]
+        {items}
+        pagination: {{ type: cursor, cursor: $.meta.next, param: after }}
   tiny:
     kind: rest
     base_url: {base}
     max_response_bytes: 10000
     tables:
       big: {{ path: /big, {items} }}
+  gql:
+    kind: graphql
+    url: {base}/graphql
+    auth: {{ type: header, name: X-Api-Key, value: k3y }}
+    tables:
+      issues:
+        query: |
+          query Issues($owner: String!, $state: String, $first: Int) {{
+            repository(owner: $owner) {{ issues(state: $state, first: $first) {{ nodes {{ number title state author {{ login }} }} }} }}
+          }}
+        variables: {{ first: 50 }}
+        rows: $.data.repository.issues.nodes[*]
+        columns:
+          owner: string
+          state: string
+          number: integer
+          title: string
+          login: {{ type: string, selector: $.author.login }}
+      broken:
+        query: "{{ brokenField }}"
+        rows: $.data.x[*]
+        columns: {{ x: string }}
   users: {{ kind: file, path: users.csv }}
 "#
             ),
@@ -280,6 +312,13 @@ fn every_pagination_kind_reads_every_row() {
         3,
         "{log:?}"
     );
+    // at most 4 requests a second: the three pages take at least half a second
+    let started = std::time::Instant::now();
+    assert_eq!(api.rows("SELECT key FROM paced.cursor_items").len(), 25);
+    assert!(
+        started.elapsed().as_secs_f64() >= 0.5,
+        "the rate limit was not kept"
+    );
     let e = api.fails("SELECT * FROM api.endless");
     assert!(
         e.contains("more than 5 pages") && e.contains("max_pages"),
@@ -365,4 +404,38 @@ fn check_types_api_tables_offline() {
         .assert()
         .success();
     assert!(api.requests().is_empty(), "check reached the API");
+}
+
+#[test]
+fn graphql_variables_come_from_where() {
+    let api = Api::start("gql");
+    let rows = api.rows(
+        "SELECT number, login, owner FROM gql.issues WHERE owner = 'acme' AND state = 'closed' ORDER BY number",
+    );
+    let expected: Vec<i64> = (1..24).filter(|n| issue(*n).0 == "closed").collect();
+    let got: Vec<i64> = rows.iter().map(|r| r["number"].as_i64().unwrap()).collect();
+    assert_eq!(got, expected);
+    assert!(rows.iter().all(|r| r["owner"] == "acme"));
+    assert_eq!(rows[0]["login"], Value::from(issue(expected[0]).1));
+    let log = api.requests();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(
+        log[0].starts_with("POST /graphql") && log[0].contains("key=k3y"),
+        "{log:?}"
+    );
+    let body: Value = serde_json::from_str(log[0].split_once(" body=").unwrap().1).unwrap();
+    assert_eq!(
+        body["variables"],
+        serde_json::json!({"first": 50, "owner": "acme", "state": "closed"})
+    );
+    // a join with a file, as for REST
+    let rows = api.rows(
+        "SELECT u.team, count(*) AS n FROM gql.issues i JOIN users u ON u.login = i.login \
+         WHERE i.owner = 'acme' GROUP BY u.team ORDER BY n DESC, u.team LIMIT 1",
+    );
+    assert_eq!(rows[0]["team"], Value::from("core"));
+    let e = api.fails("SELECT * FROM gql.issues");
+    assert!(e.contains("E614") && e.contains("`owner`"), "{e}");
+    let e = api.fails("SELECT * FROM gql.broken");
+    assert!(e.contains("brokenField") && e.contains("`broken`"), "{e}");
 }

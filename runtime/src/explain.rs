@@ -112,6 +112,13 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, analyze: bool, out: &mut Vec<SourceWor
             detail: format!("request: {}", r.request()),
             metrics: metrics(),
         });
+    } else if let Some(g) = plan.downcast_ref::<crate::sources::graphql::GraphqlExec>() {
+        out.push(SourceWork {
+            kind: "graphql",
+            source: Some(g.source().to_string()),
+            detail: format!("request: {}", g.request()),
+            metrics: metrics(),
+        });
     } else if let Some(s) = plan.downcast_ref::<SqliteExec>() {
         out.push(SourceWork {
             kind: "sqlite",

@@ -12,7 +12,10 @@ its port. Each request is appended to LOG as `METHOD PATH?QUERY auth=<Authorizat
   /wrongshape                  rows whose second `id` is not a number
   /slow                        answers after 5 s
   /big                         a 2 MB list
-  /endless                     a cursor that never ends"""
+  /endless                     a cursor that never ends
+  /graphql                     POST {query, variables}: the issues of repository(owner:) with
+                               an optional state; a query naming `brokenField` gets `errors`
+Request bodies are logged too (` body=...`)."""
 import json
 import sys
 import threading
@@ -56,14 +59,16 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         url = urllib.parse.urlparse(self.path)
         q = dict(urllib.parse.parse_qsl(url.query))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
         with LOCK:
             with open(LOG, "a") as log:
-                log.write(f"{self.command} {self.path} auth={self.headers.get('Authorization')}\n")
+                log.write(
+                    f"{self.command} {self.path} auth={self.headers.get('Authorization')} "
+                    f"key={self.headers.get('X-Api-Key')} body={body.decode()}\n"
+                )
             COUNTS[url.path] = COUNTS.get(url.path, 0) + 1
             count = COUNTS[url.path]
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
         p = url.path
         if p == "/repos/acme/widgets/issues":
             rows = [i for i in ISSUES if "state" not in q or i["state"] == q["state"]]
@@ -101,6 +106,21 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json(200, ITEMS)
         elif p == "/big":
             self.send_json(200, [{"key": "x" * 1000, "value": n} for n in range(2000)])
+        elif p == "/graphql":
+            req = json.loads(body or b"{}")
+            if "brokenField" in req.get("query", ""):
+                self.send_json(200, {"data": None, "errors": [{"message": "Cannot query field 'brokenField' on type 'Query'."}]})
+                return
+            v = req.get("variables") or {}
+            if v.get("owner") != "acme":
+                self.send_json(200, {"data": {"repository": None}})
+                return
+            nodes = [
+                {"number": i["number"], "title": i["title"], "state": i["state"], "author": {"login": i["user"]["login"]}}
+                for i in ISSUES
+                if v.get("state") in (None, i["state"])
+            ][: int(v.get("first", 100))]
+            self.send_json(200, {"data": {"repository": {"issues": {"nodes": nodes}}}})
         elif p == "/endless":
             after = int(q.get("after", 0))
             self.send_json(200, {"data": {"items": ITEMS[:1]}, "meta": {"next": str(after + 1)}})

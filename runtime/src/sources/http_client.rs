@@ -47,6 +47,8 @@ pub struct Request<'a> {
     pub json: Option<&'a serde_json::Value>,
     /// For error messages: `table `x``.
     pub what: &'a str,
+    /// Safe to send again (a GraphQL query, though POSTed). GET and HEAD always are.
+    pub idempotent: bool,
 }
 
 fn header(source: &str, name: &str, value: &str) -> Result<(HeaderName, HeaderValue)> {
@@ -195,7 +197,7 @@ impl ApiClient {
 
     /// Send a request; retried where that is safe. Errors name the source and what was asked.
     pub async fn send(&self, req: Request<'_>) -> Result<Response> {
-        let idempotent = matches!(req.method, Method::GET | Method::HEAD);
+        let idempotent = req.idempotent || matches!(req.method, Method::GET | Method::HEAD);
         let mut url = req.url.clone();
         if let Some((k, v)) = &self.query_auth {
             url.query_pairs_mut().append_pair(k, v);

@@ -16,6 +16,7 @@ pub mod api_rows;
 pub mod database;
 pub mod document;
 pub mod file;
+pub mod graphql;
 pub mod http_client;
 pub mod mysql_timeout;
 pub mod rest;
@@ -101,6 +102,10 @@ pub const SOURCE_KINDS: &[RuntimeSourceKind] = &[
     RuntimeSourceKind {
         name: "rest",
         register: rest::register,
+    },
+    RuntimeSourceKind {
+        name: "graphql",
+        register: graphql::register,
     },
 ];
 

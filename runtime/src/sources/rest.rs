@@ -185,30 +185,8 @@ impl Endpoint {
         })
     }
 
-    /// `col = literal` (either way round) on one of this table's columns.
     fn equality(&self, e: &Expr) -> Option<(usize, ScalarValue)> {
-        let Expr::BinaryExpr(b) = e else {
-            return None;
-        };
-        if b.op != Operator::Eq {
-            return None;
-        }
-        let lit = |e: &Expr| match e {
-            Expr::Literal(v, _) => Some(v.clone()),
-            Expr::Cast(c) => match c.expr.as_ref() {
-                Expr::Literal(v, _) => v.cast_to(c.field.data_type()).ok(),
-                _ => None,
-            },
-            _ => None,
-        };
-        let col = |e: &Expr| match e {
-            Expr::Column(c) => self.schema.index_of(&c.name).ok(),
-            _ => None,
-        };
-        match (col(&b.left), lit(&b.right), col(&b.right), lit(&b.left)) {
-            (Some(i), Some(v), _, _) | (_, _, Some(i), Some(v)) if !v.is_null() => Some((i, v)),
-            _ => None,
-        }
+        equality(&self.schema, e)
     }
 
     fn is_path_param(&self, column: usize) -> bool {
@@ -218,7 +196,36 @@ impl Endpoint {
     }
 }
 
-fn scalar_text(v: &ScalarValue) -> String {
+/// `col = literal` (either way round) on one of the schema's columns.
+pub(crate) fn equality(
+    schema: &arrow::datatypes::Schema,
+    e: &Expr,
+) -> Option<(usize, ScalarValue)> {
+    let Expr::BinaryExpr(b) = e else {
+        return None;
+    };
+    if b.op != Operator::Eq {
+        return None;
+    }
+    let lit = |e: &Expr| match e {
+        Expr::Literal(v, _) => Some(v.clone()),
+        Expr::Cast(c) => match c.expr.as_ref() {
+            Expr::Literal(v, _) => v.cast_to(c.field.data_type()).ok(),
+            _ => None,
+        },
+        _ => None,
+    };
+    let col = |e: &Expr| match e {
+        Expr::Column(c) => schema.index_of(&c.name).ok(),
+        _ => None,
+    };
+    match (col(&b.left), lit(&b.right), col(&b.right), lit(&b.left)) {
+        (Some(i), Some(v), _, _) | (_, _, Some(i), Some(v)) if !v.is_null() => Some((i, v)),
+        _ => None,
+    }
+}
+
+pub(crate) fn scalar_text(v: &ScalarValue) -> String {
     match v {
         ScalarValue::Utf8(Some(s))
         | ScalarValue::Utf8View(Some(s))
@@ -227,7 +234,7 @@ fn scalar_text(v: &ScalarValue) -> String {
     }
 }
 
-fn scalar_json(v: &ScalarValue) -> Value {
+pub(crate) fn scalar_json(v: &ScalarValue) -> Value {
     match v {
         ScalarValue::Boolean(Some(b)) => Value::Bool(*b),
         ScalarValue::Int8(Some(_))
@@ -583,6 +590,7 @@ impl Pager {
                 url: url.clone(),
                 json: None,
                 what: &what,
+                idempotent: false,
             })
             .await?;
         self.pages += 1;

@@ -32,6 +32,9 @@ pub struct ToolAnalysis {
     pub param_types: ParamTypes,
     /// Database tables the plan reads whole (`checks::whole_table`): `(source, table)`.
     pub whole_tables: Vec<(String, String)>,
+    /// API tables not given a path part or required variable (`checks::api_required`):
+    /// `(source, table, name)`.
+    pub api_missing: Vec<(String, String, String)>,
     /// Diagnostics from parsing and planning.
     pub diags: Vec<Diagnostic>,
 }
@@ -64,6 +67,7 @@ pub fn analyse_tool(
         output: None,
         param_types: ParamTypes::new(),
         whole_tables: Vec::new(),
+        api_missing: Vec::new(),
         diags: Vec::new(),
     };
     let parsed = match sql::parse(&tool.sql.value.text, &a.locator, file) {
@@ -87,6 +91,7 @@ pub fn analyse_tool(
                 if kind == StatementKind::Query {
                     a.whole_tables = crate::checks::whole_table::find(&planned.plan, catalog);
                 }
+                a.api_missing = crate::checks::api_required::find(&planned.plan, project);
             }
             Err(e) => a.diags.push(sql::plan_error(&e, &a.locator, file)),
         }

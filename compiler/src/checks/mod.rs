@@ -6,6 +6,7 @@
 //! `docs/diagnostics.md`), and add one fixture per case under `tests/fixtures/bad/` with its
 //! snapshot (`cargo insta test --accept` writes it; review it).
 
+pub(crate) mod api_required;
 mod needed_env;
 mod parameter_decls;
 mod parameter_usage;
@@ -36,6 +37,10 @@ pub struct Check {
 
 /// The checks, in the order they run.
 pub const CHECKS: &[Check] = &[
+    Check {
+        name: "api-required",
+        run: api_required::run,
+    },
     Check {
         name: "needed-env",
         run: needed_env::run,

@@ -94,27 +94,7 @@ impl SchemaProvider for GraphqlSchema {
     }
 }
 
-/// The variables a query document declares: (name, required).
-pub fn declared_variables(document: &str) -> Vec<(String, bool)> {
-    let head = document.split('{').next().unwrap_or("");
-    let Some(open) = head.find('(') else {
-        return Vec::new();
-    };
-    let inner = head[open + 1..].split(')').next().unwrap_or("");
-    inner
-        .split('$')
-        .skip(1)
-        .filter_map(|def| {
-            let (name, rest) = def.split_once(':')?;
-            let rest = rest.trim().trim_end_matches(',').trim();
-            let (ty, default) = match rest.split_once('=') {
-                Some((t, _)) => (t.trim(), true),
-                None => (rest, false),
-            };
-            Some((name.trim().to_string(), ty.ends_with('!') && !default))
-        })
-        .collect()
-}
+pub use widgettdc_compiler::spec::sources::graphql::declared_variables;
 
 #[derive(Debug)]
 struct QueryTable {

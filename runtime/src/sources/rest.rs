@@ -81,20 +81,6 @@ impl SchemaProvider for RestSchema {
     }
 }
 
-/// The parts of a path template: literal text and `{name}` parameters.
-fn path_params(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = path;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        out.push(rest[open + 1..open + close].to_string());
-        rest = &rest[open + close + 1..];
-    }
-    out
-}
-
 /// One endpoint as a table.
 #[derive(Debug)]
 pub struct Endpoint {
@@ -166,7 +152,7 @@ impl Endpoint {
             base_url: spec.base_url.value.clone(),
             method,
             path: t.path.value.clone(),
-            path_params: path_params(&t.path.value),
+            path_params: t.path_params(),
             query: t
                 .query
                 .as_ref()
@@ -654,10 +640,6 @@ mod tests {
 
     #[test]
     fn path_templates_and_link_headers() {
-        assert_eq!(
-            path_params("/repos/{owner}/{repo}/issues"),
-            vec!["owner".to_string(), "repo".to_string()]
-        );
         let mut h = reqwest::header::HeaderMap::new();
         h.insert(
             reqwest::header::LINK,

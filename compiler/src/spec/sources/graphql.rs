@@ -57,7 +57,42 @@ pub struct GraphqlTable {
     pub columns: KeyedMap<RestColumn>,
 }
 
+/// The variables a GraphQL document declares: `(name, required)`; required means a non-null
+/// type (`String!`) without a default.
+pub fn declared_variables(document: &str) -> Vec<(String, bool)> {
+    let head = document.split('{').next().unwrap_or("");
+    let Some(open) = head.find('(') else {
+        return Vec::new();
+    };
+    let inner = head[open + 1..].split(')').next().unwrap_or("");
+    inner
+        .split('$')
+        .skip(1)
+        .filter_map(|def| {
+            let (name, rest) = def.split_once(':')?;
+            let rest = rest.trim().trim_end_matches(',').trim();
+            let (ty, default) = match rest.split_once('=') {
+                Some((t, _)) => (t.trim(), true),
+                None => (rest, false),
+            };
+            Some((name.trim().to_string(), ty.ends_with('!') && !default))
+        })
+        .collect()
+}
+
 impl GraphqlTable {
+    /// Required variables that neither `variables:` gives nor can be left out: each needs
+    /// `WHERE <name> = <value>`.
+    pub fn required_variables(&self) -> Vec<String> {
+        declared_variables(&self.query.value)
+            .into_iter()
+            .filter(|(n, required)| {
+                *required && !self.variables.as_ref().is_some_and(|v| v.0.contains_key(n))
+            })
+            .map(|(n, _)| n)
+            .collect()
+    }
+
     pub const KEYS: &'static [&'static str] =
         &["description", "query", "variables", "rows", "columns"];
 }

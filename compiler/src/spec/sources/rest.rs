@@ -62,6 +62,20 @@ pub struct RestTable {
 }
 
 impl RestTable {
+    /// The `{name}` parts of the path template, in order.
+    pub fn path_params(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = self.path.value.as_str();
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            out.push(rest[open + 1..open + close].to_string());
+            rest = &rest[open + close + 1..];
+        }
+        out
+    }
+
     pub const KEYS: &'static [&'static str] = &[
         "description",
         "method",

@@ -439,3 +439,62 @@ fn graphql_variables_come_from_where() {
     let e = api.fails("SELECT * FROM gql.broken");
     assert!(e.contains("brokenField") && e.contains("`broken`"), "{e}");
 }
+
+/// The worked example `examples/service-desk`: its API server, its tool, its answer from the
+/// example's own data.
+#[test]
+fn the_service_desk_example_runs() {
+    let example = root().join("examples/service-desk");
+    let mut child = std::process::Command::new("python3")
+        .arg(example.join("server.py"))
+        .arg("0")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().to_string();
+    let out = widgettdc()
+        .env("DESK_PORT", &port)
+        .args([
+            "run",
+            "-p",
+            example.to_str().unwrap(),
+            "open_tickets_by_team",
+        ])
+        .args(["-P", "status=pending", "--format", "json"])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let data: Value =
+        serde_json::from_str(&std::fs::read_to_string(example.join("data/desk.json")).unwrap())
+            .unwrap();
+    let mut expected = std::collections::BTreeMap::new();
+    for t in data["tickets"].as_array().unwrap() {
+        if t["status"] == "pending" {
+            *expected
+                .entry(t["team"].as_str().unwrap().to_string())
+                .or_insert(0i64) += 1;
+        }
+    }
+    let got: std::collections::BTreeMap<String, i64> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["team"].as_str().unwrap().to_string(),
+                r["tickets"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert!(rows.iter().all(|r| r["manager"].is_string()), "{rows:?}");
+}

@@ -44,6 +44,11 @@ pub struct Runtime {
     /// What `check` would report (sorted). Tools cannot run while there are errors.
     pub diagnostics: Vec<Diagnostic>,
     ctx: SessionContext,
+    /// MCP sources by name: their tools are called before a statement is planned.
+    mcp: HashMap<String, Arc<sources::mcp::McpServer>>,
+    /// The schema holding MCP tool results while a statement is planned.
+    mcp_results: Arc<datafusion::catalog::MemorySchemaProvider>,
+    next_call: std::sync::atomic::AtomicUsize,
 }
 
 /// The DataFusion configuration: the compiler's planner settings, plus the runtime's.
@@ -112,6 +117,12 @@ impl Runtime {
                 std::io::Error::other("internal error: no default catalog"),
             )
         })?;
+        let mut mcp = HashMap::new();
+        let mcp_results = Arc::new(datafusion::catalog::MemorySchemaProvider::new());
+        let _ = df_catalog.register_schema(
+            "__mcp",
+            Arc::clone(&mcp_results) as Arc<dyn datafusion::catalog::SchemaProvider>,
+        );
         for (name, src) in project.sources.iter() {
             let file = project.file(&src.key_span);
             let base_dir = file
@@ -129,6 +140,10 @@ impl Runtime {
             };
             match sources::register(&cx) {
                 Ok(Registration::Table(t)) => default_schema.add(name, t),
+                Ok(Registration::Server { provider, server }) => {
+                    let _ = df_catalog.register_schema(name, provider);
+                    mcp.insert(name.clone(), server);
+                }
                 Ok(Registration::Schema { provider, catalog }) => {
                     let _ = df_catalog.register_schema(name, provider);
                     if let Some(catalog) = catalog {
@@ -148,6 +163,9 @@ impl Runtime {
             compiled,
             diagnostics: diags.into_sorted(),
             ctx,
+            mcp,
+            mcp_results,
+            next_call: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -182,11 +200,15 @@ impl Runtime {
         } else if !matches!(statement, DFStatement::Explain(_)) {
             return Err(read_only_error());
         }
+        let mut statement = statement;
+        let calls = match &mut statement {
+            DFStatement::Statement(s) => self.call_mcp_tools(s, &HashMap::new()).await?,
+            _ => Vec::new(),
+        };
         let state = self.ctx.state();
-        let plan = state
-            .statement_to_plan(statement)
-            .await
-            .map_err(|e| self.plan_error(e))?;
+        let planned = state.statement_to_plan(statement).await;
+        self.forget_mcp_results(&calls);
+        let plan = planned.map_err(|e| self.plan_error(e))?;
         read_only()
             .verify_plan(&plan)
             .map_err(|_| read_only_error())?;
@@ -194,6 +216,57 @@ impl Runtime {
             .execute_logical_plan(plan)
             .await
             .map_err(|e| RuntimeError::from_datafusion(e, Code::QueryPlan))
+    }
+
+    /// Call the MCP tools a statement names (`src.tool(name => value)`) and put their results
+    /// where the calls were; returns the result tables, to drop once the statement is planned
+    /// (the plan holds them).
+    async fn call_mcp_tools(
+        &self,
+        statement: &mut sqlparser::ast::Statement,
+        params: &HashMap<String, Value>,
+    ) -> Result<Vec<String>> {
+        if self.mcp.is_empty() {
+            return Ok(Vec::new());
+        }
+        let first = self
+            .next_call
+            .fetch_add(1000, std::sync::atomic::Ordering::Relaxed);
+        let calls = sources::mcp::calls_in(statement, &self.mcp, params, first)?;
+        let mut registered = Vec::new();
+        for (table, call) in calls {
+            let result = async {
+                let server = &self.mcp[&call.source];
+                server.check_arguments(&call.tool, &call.args).await?;
+                let value = server.call(&call.tool, call.args.clone()).await?;
+                let batch = server.result_table(&call.tool, &value)?;
+                datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])
+                    .map_err(RuntimeError::internal)
+            }
+            .await;
+            match result {
+                Ok(t) => {
+                    let _ = datafusion::catalog::SchemaProvider::register_table(
+                        self.mcp_results.as_ref(),
+                        table.clone(),
+                        Arc::new(t),
+                    );
+                    registered.push(table);
+                }
+                Err(e) => {
+                    self.forget_mcp_results(&registered);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(registered)
+    }
+
+    fn forget_mcp_results(&self, tables: &[String]) {
+        for t in tables {
+            let _ =
+                datafusion::catalog::SchemaProvider::deregister_table(self.mcp_results.as_ref(), t);
+        }
     }
 
     /// A planning error; an unknown table gets the known names as help.
@@ -291,12 +364,22 @@ impl Runtime {
             .help("run write tools against the database directly for now")]);
         }
         let tool = tool.as_ref();
-        let bound = params::bind(tool, args)?;
-        let state = self.ctx.state();
-        let plan = state
-            .statement_to_plan(DFStatement::Statement(Box::new(bound.statement)))
+        let mut bound = params::bind(tool, args)?;
+        let json_values: HashMap<String, Value> = bound
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), crate::sources::rest::scalar_json(v)))
+            .collect();
+        let calls = self
+            .call_mcp_tools(&mut bound.statement, &json_values)
             .await
-            .map_err(|e| vec![tool_error(tool, e)])?;
+            .map_err(|e| vec![e])?;
+        let state = self.ctx.state();
+        let planned = state
+            .statement_to_plan(DFStatement::Statement(Box::new(bound.statement)))
+            .await;
+        self.forget_mcp_results(&calls);
+        let plan = planned.map_err(|e| vec![tool_error(tool, e)])?;
         let inferred: HashMap<String, Option<arrow::datatypes::DataType>> = plan
             .get_parameter_types()
             .map_err(|e| vec![tool_error(tool, e)])?;

@@ -18,6 +18,7 @@ pub mod document;
 pub mod file;
 pub mod graphql;
 pub mod http_client;
+pub mod mcp;
 pub mod mysql_timeout;
 pub mod rest;
 pub mod sqlite;
@@ -73,6 +74,12 @@ pub enum Registration {
         provider: Arc<dyn SchemaProvider>,
         catalog: Option<Arc<dyn CatalogProvider>>,
     },
+    /// An MCP server: a schema named after the source (its resources) and the server, whose
+    /// tools are table functions (resolved before planning, see `mcp::calls_in`).
+    Server {
+        provider: Arc<dyn SchemaProvider>,
+        server: Arc<mcp::McpServer>,
+    },
 }
 
 /// One runtime source kind.
@@ -106,6 +113,10 @@ pub const SOURCE_KINDS: &[RuntimeSourceKind] = &[
     RuntimeSourceKind {
         name: "graphql",
         register: graphql::register,
+    },
+    RuntimeSourceKind {
+        name: "mcp",
+        register: mcp::register,
     },
 ];
 

@@ -49,7 +49,12 @@ pub fn register(cx: &SourceCx) -> Result<Registration> {
         source: cx.name.to_string(),
         spec: spec.clone(),
         base_dir: cx.base_dir.clone(),
-        timeout: spec.http.timeout.as_ref().map(|d| d.0).unwrap_or(DEFAULT_TIMEOUT),
+        timeout: spec
+            .http
+            .timeout
+            .as_ref()
+            .map(|d| d.0)
+            .unwrap_or(DEFAULT_TIMEOUT),
         service: tokio::sync::Mutex::new(None),
         tools: tokio::sync::Mutex::new(None),
     });
@@ -108,7 +113,14 @@ impl McpServer {
             if let Some(command) = &self.spec.command {
                 let mut cmd = tokio::process::Command::new(&command.value);
                 cmd.args(self.spec.args.clone().unwrap_or_default());
-                for (k, v) in self.spec.env.as_ref().map(|e| e.0.iter()).into_iter().flatten() {
+                for (k, v) in self
+                    .spec
+                    .env
+                    .as_ref()
+                    .map(|e| e.0.iter())
+                    .into_iter()
+                    .flatten()
+                {
                     cmd.env(k, &v.value);
                 }
                 cmd.current_dir(match &self.spec.cwd {
@@ -124,9 +136,20 @@ impl McpServer {
                     .map_err(|e| self.unavailable("the server did not start a session", e))
             } else if let Some(url) = &self.spec.url {
                 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+                // rmcp's HTTP client uses rustls without a default crypto provider: ring, as
+                // the rest of the binary (installing twice is harmless)
+                let _ = rustls::crypto::ring::default_provider().install_default();
                 let mut config = StreamableHttpClientTransportConfig::with_uri(url.value.clone());
                 let mut headers = HashMap::new();
-                for (k, v) in self.spec.http.headers.as_ref().map(|h| h.0.iter()).into_iter().flatten() {
+                for (k, v) in self
+                    .spec
+                    .http
+                    .headers
+                    .as_ref()
+                    .map(|h| h.0.iter())
+                    .into_iter()
+                    .flatten()
+                {
                     if let (Ok(n), Ok(v)) = (
                         http::HeaderName::from_bytes(k.as_bytes()),
                         http::HeaderValue::from_str(&v.value),
@@ -136,10 +159,14 @@ impl McpServer {
                 }
                 if let Some(a) = &self.spec.http.auth {
                     match a.kind.value.as_str() {
-                        "bearer" => config = config.auth_header(a.token.clone().unwrap_or_default()),
+                        "bearer" => {
+                            config = config.auth_header(a.token.clone().unwrap_or_default())
+                        }
                         "header" => {
                             if let (Ok(n), Ok(v)) = (
-                                http::HeaderName::from_bytes(a.name.clone().unwrap_or_default().as_bytes()),
+                                http::HeaderName::from_bytes(
+                                    a.name.clone().unwrap_or_default().as_bytes(),
+                                ),
                                 http::HeaderValue::from_str(a.value.as_deref().unwrap_or_default()),
                             ) {
                                 headers.insert(n, v);
@@ -156,7 +183,10 @@ impl McpServer {
                     .await
                     .map_err(|e| self.unavailable("the server did not start a session", e))
             } else {
-                Err(self.error(Code::SourceUnavailable, "neither `command:` nor `url:` is set".into()))
+                Err(self.error(
+                    Code::SourceUnavailable,
+                    "neither `command:` nor `url:` is set".into(),
+                ))
             }
         };
         match tokio::time::timeout(self.timeout, connecting).await {
@@ -171,7 +201,10 @@ impl McpServer {
     /// A live peer: the open session, or a new one if there is none or it has closed.
     async fn peer(&self) -> Result<rmcp::service::Peer<RoleClient>> {
         let mut guard = self.service.lock().await;
-        if guard.as_ref().is_some_and(|s| s.is_closed() || s.is_transport_closed()) {
+        if guard
+            .as_ref()
+            .is_some_and(|s| s.is_closed() || s.is_transport_closed())
+        {
             *guard = None;
             *self.tools.lock().await = None;
         }
@@ -209,9 +242,9 @@ impl McpServer {
                         self.reset().await;
                         continue;
                     }
-                    return Err(self.error(Code::SourceRead, format!("{what} failed: {e}")).help(
-                        "the MCP server answered with an error; its message is above",
-                    ));
+                    return Err(self
+                        .error(Code::SourceRead, format!("{what} failed: {e}"))
+                        .help("the MCP server answered with an error; its message is above"));
                 }
                 Err(_) => {
                     self.reset().await;
@@ -253,7 +286,9 @@ impl McpServer {
 
     pub async fn resources(&self) -> Result<Vec<Value>> {
         let list = self
-            .request("listing resources", |p| async move { p.list_all_resources().await })
+            .request("listing resources", |p| async move {
+                p.list_all_resources().await
+            })
             .await?;
         list.into_iter()
             .map(|r| serde_json::to_value(r).map_err(RuntimeError::internal))
@@ -293,9 +328,10 @@ impl McpServer {
                     let known: Vec<&str> = props
                         .map(|p| p.keys().map(String::as_str).collect())
                         .unwrap_or_default();
-                    let hint = widgettdc_compiler::diagnostic::did_you_mean(name, known.iter().copied())
-                        .map(|h| format!(" ({h})"))
-                        .unwrap_or_default();
+                    let hint =
+                        widgettdc_compiler::diagnostic::did_you_mean(name, known.iter().copied())
+                            .map(|h| format!(" ({h})"))
+                            .unwrap_or_default();
                     problems.push(format!("`{name}` is not an argument of `{tool}`{hint}"));
                 }
                 Some(p) => {
@@ -350,7 +386,11 @@ impl McpServer {
                 Code::QueryPlan,
                 format!("{}.{tool}(...): {}", self.source, problems.join("; ")),
             )
-            .help(format!("call it as {}.{tool}({})", self.source, params.join(", "))))
+            .help(format!(
+                "call it as {}.{tool}({})",
+                self.source,
+                params.join(", ")
+            )))
     }
 
     /// A tool's result as a table.
@@ -467,10 +507,9 @@ fn rows_to_batch(rows: &[Map<String, Value>]) -> std::result::Result<RecordBatch
         ]))));
     }
     let values: Vec<Value> = rows.iter().cloned().map(Value::Object).collect();
-    let inferred = arrow::json::reader::infer_json_schema_from_iterator(
-        values.iter().map(|v| Ok(v.clone())),
-    )
-    .map_err(|e| e.to_string())?;
+    let inferred =
+        arrow::json::reader::infer_json_schema_from_iterator(values.iter().map(|v| Ok(v.clone())))
+            .map_err(|e| e.to_string())?;
     // keep the order the server wrote the fields in
     let mut order: Vec<String> = Vec::new();
     for r in rows {

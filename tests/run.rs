@@ -614,15 +614,17 @@ fn files_of_every_format_are_tables() {
     let rows = json_rows(&["query", "-p", d, "SELECT count(v) AS n FROM na"]);
     assert_eq!(rows[0]["n"], Value::from(1));
     // sources open on first use: the broken database, the postgres server that is down and the
-    // MCP source (not executable by this runtime yet) did not stop the queries above, and fail
-    // only when named
+    // MCP server that exits at once did not stop the queries above, and fail only when named
     let e = fails(&["query", "-p", d, "SELECT * FROM crm.customers"]);
     assert!(
         e.contains("E601") && e.contains("`crm`") && e.contains("127.0.0.1"),
         "{e}"
     );
     let e = fails(&["query", "-p", d, "SELECT * FROM fs.resources"]);
-    assert!(e.contains("E603") && e.contains("kind: mcp"), "{e}");
+    assert!(
+        e.contains("E601") && e.contains("`fs`") && e.contains("/bin/true"),
+        "{e}"
+    );
     let e = fails(&["query", "-p", d, "SELECT * FROM broken.t"]);
     assert!(e.contains("E601"), "{e}");
     let _ = std::fs::remove_dir_all(dir);

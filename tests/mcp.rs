@@ -343,3 +343,57 @@ fn streamable_http_and_restart_after_a_crash() {
     drop(rt);
     let _: &Path = &p.dir;
 }
+
+#[test]
+fn discover_lists_sources_tools_and_health() {
+    let p = project(
+        "discover",
+        "  down: { kind: postgres, url: 'postgres://postgres@127.0.0.1:1/test', tls: { mode: disable }, pool: { acquire_timeout: 2s } }\n",
+    );
+    let out = widgettdc()
+        .args([
+            "discover",
+            "-p",
+            p.dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    // a source is down: exit 1, and the others are still described
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_name = |n: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    let ev = by_name("ev");
+    assert_eq!(ev["health"], "ok");
+    let calls: Vec<&str> = ev["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["call"].as_str().unwrap())
+        .collect();
+    assert!(
+        calls.contains(&"ev.\"get-sum\"(a => number, b => number)"),
+        "{calls:?}"
+    );
+    assert!(ev["resources"].as_array().unwrap().len() > 3);
+    assert_eq!(by_name("regions")["health"], "ok");
+    let down = by_name("down");
+    assert_eq!(down["health"], "down");
+    assert!(
+        down["error"].as_str().unwrap().contains("127.0.0.1"),
+        "{down}"
+    );
+}

@@ -173,6 +173,11 @@ impl Runtime {
         &self.ctx
     }
 
+    /// The MCP server behind source `name`, if it is one.
+    pub fn mcp_server(&self, name: &str) -> Option<&Arc<sources::mcp::McpServer>> {
+        self.mcp.get(name)
+    }
+
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }

@@ -7,9 +7,11 @@
 //! - [`params`]: tool arguments → typed values.
 //! - [`output`]: streaming result writers (table, JSON, NDJSON, CSV, Parquet, Arrow IPC).
 //! - [`explain`]: plans, with what each source is asked to do.
+//! - [`discover`]: every source with its health, tables and (MCP) tools.
 //!
 //! Only this crate (and the CLI) does IO and runs async code; the compiler stays pure.
 
+pub mod discover;
 pub mod engine;
 pub mod error;
 pub mod explain;

@@ -99,6 +99,14 @@ pub enum Command {
         /// A tool name, or SQL.
         target: String,
     },
+    /// Every source: kind, health (a cheap probe and its latency), tables, and each MCP
+    /// server's tools (as table functions) and resources. Exit 1 if a source is down.
+    Discover {
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[arg(long, value_enum, default_value_t = CompileFormat::Human)]
+        format: CompileFormat,
+    },
     /// Live schemas: `schema pull` writes schema.lock.yaml from the sources.
     Schema {
         #[command(subcommand)]
@@ -163,6 +171,9 @@ pub fn main() -> i32 {
             analyze,
             target,
         } => run::explain(&project, &params, &target, analyze),
+        Command::Discover { project, format } => {
+            run::discover(&project, matches!(format, CompileFormat::Json))
+        }
         Command::Schema {
             command: SchemaCommand::Pull { project },
         } => run::schema_pull(&project),

@@ -322,6 +322,63 @@ pub fn explain(args: &ProjectArgs, params: &ParamArgs, target: &str, analyze: bo
     })
 }
 
+/// `widgettdc discover`.
+pub fn discover(args: &ProjectArgs, json: bool) -> i32 {
+    let rt = match Runtime::load(&args.project, &env(args), &Options::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let exec = match tokio() {
+        Ok(e) => e,
+        Err(c) => return c,
+    };
+    let sources = exec.block_on(rt.discover());
+    let down = sources.iter().any(|s| s.health == "down");
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&sources).unwrap_or_default()
+        );
+    } else {
+        for s in &sources {
+            let latency = s
+                .latency_ms
+                .map(|l| format!(" ({l} ms)"))
+                .unwrap_or_default();
+            println!("{} [{}] {}{latency}", s.name, s.kind, s.health);
+            if let Some(d) = &s.description {
+                println!("  {d}");
+            }
+            if let Some(e) = &s.error {
+                println!("  error: {e}");
+            }
+            if !s.tables.is_empty() {
+                println!("  tables: {}", s.tables.join(", "));
+            }
+            if !s.tools.is_empty() {
+                println!("  tools:");
+                for t in &s.tools {
+                    match &t.description {
+                        Some(d) => println!(
+                            "    {}  -- {}",
+                            t.call,
+                            d.lines().next().unwrap_or_default()
+                        ),
+                        None => println!("    {}", t.call),
+                    }
+                }
+            }
+            if !s.resources.is_empty() {
+                println!("  resources: {}", s.resources.join(", "));
+            }
+        }
+    }
+    i32::from(down)
+}
+
 pub fn schema_pull(args: &ProjectArgs) -> i32 {
     let options = Options {
         ignore_lock: true,

@@ -90,6 +90,19 @@ pub enum SourceConfig {
 }
 
 impl SourceConfig {
+    /// The source's `description:`.
+    pub fn description(&self) -> Option<&str> {
+        match self {
+            SourceConfig::Postgres(s) => s.description.as_deref(),
+            SourceConfig::Mysql(s) => s.description.as_deref(),
+            SourceConfig::Sqlite(s) => s.description.as_deref(),
+            SourceConfig::File(s) => s.description.as_deref(),
+            SourceConfig::Rest(s) => s.description.as_deref(),
+            SourceConfig::Graphql(s) => s.description.as_deref(),
+            SourceConfig::Mcp(s) => s.description.as_deref(),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             SourceConfig::Postgres(_) => "postgres",

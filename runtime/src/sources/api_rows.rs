@@ -5,13 +5,78 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use async_trait::async_trait;
+use datafusion::catalog::{SchemaProvider, TableProvider};
+use datafusion::error::Result as DfResult;
+use indexmap::IndexMap;
 use serde_json::{Map, Value};
+use widgettdc_compiler::decode::KeyedMap;
+use widgettdc_compiler::spec::sources::rest::RestColumn;
 use widgettdc_compiler::Code;
 use widgettdc_grammar::Selector;
 
 use crate::error::{Result, RuntimeError};
+
+/// The schema of an API source: its declared tables (REST endpoints, GraphQL queries).
+#[derive(Debug)]
+pub struct ApiSchema {
+    pub tables: IndexMap<String, Arc<dyn TableProvider>>,
+}
+
+#[async_trait]
+impl SchemaProvider for ApiSchema {
+    fn table_names(&self) -> Vec<String> {
+        self.tables.keys().cloned().collect()
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        Ok(self.tables.get(name).cloned())
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.tables.contains_key(name)
+    }
+}
+
+/// A declared API table's schema (the catalog's, else built from its columns) and each
+/// column's selector within a row.
+pub fn declared(
+    cx: &super::SourceCx,
+    table: &str,
+    columns: &KeyedMap<RestColumn>,
+) -> (SchemaRef, Vec<Option<Selector>>) {
+    let schema = match cx
+        .catalog
+        .and_then(|c| c.tables.get(&(None, table.to_string())))
+    {
+        Some(c) => Arc::clone(&c.schema),
+        None => Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|(c, col)| {
+                    Field::new(
+                        c,
+                        widgettdc_compiler::types::to_arrow(&col.ty.value.0),
+                        col.nullable.unwrap_or(true),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )),
+    };
+    let selectors = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            columns
+                .iter()
+                .find(|(c, _)| c.as_str() == f.name())
+                .and_then(|(_, c)| c.selector.as_ref().map(|s| s.value.0.clone()))
+        })
+        .collect();
+    (schema, selectors)
+}
 
 /// How the columns of one table are found in a row.
 #[derive(Debug, Clone)]

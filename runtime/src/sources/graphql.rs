@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
-use datafusion::catalog::{SchemaProvider, Session, TableProvider};
+use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -30,7 +30,7 @@ use widgettdc_compiler::spec::sources::SourceConfig;
 use widgettdc_compiler::Code;
 use widgettdc_grammar::Selector;
 
-use super::api_rows::RowShape;
+use super::api_rows::{ApiSchema, RowShape};
 use super::http_client::{shown_url, ApiClient, Request};
 use super::rest::{equality, scalar_json};
 use super::{Registration, SourceCx};
@@ -62,36 +62,13 @@ pub fn register(cx: &SourceCx) -> Result<Registration> {
                 t,
                 url.clone(),
                 Arc::clone(&client),
-            )),
+            )) as Arc<dyn TableProvider>,
         );
     }
     Ok(Registration::Schema {
-        provider: Arc::new(GraphqlSchema { tables }),
+        provider: Arc::new(ApiSchema { tables }),
         catalog: None,
     })
-}
-
-#[derive(Debug)]
-struct GraphqlSchema {
-    tables: IndexMap<String, Arc<QueryTable>>,
-}
-
-#[async_trait]
-impl SchemaProvider for GraphqlSchema {
-    fn table_names(&self) -> Vec<String> {
-        self.tables.keys().cloned().collect()
-    }
-
-    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        Ok(self
-            .tables
-            .get(name)
-            .map(|t| Arc::clone(t) as Arc<dyn TableProvider>))
-    }
-
-    fn table_exist(&self, name: &str) -> bool {
-        self.tables.contains_key(name)
-    }
 }
 
 pub use widgettdc_compiler::spec::sources::graphql::declared_variables;
@@ -150,34 +127,7 @@ impl QueryTable {
         url: reqwest::Url,
         client: Arc<ApiClient>,
     ) -> QueryTable {
-        let schema = match cx
-            .catalog
-            .and_then(|c| c.tables.get(&(None, name.to_string())))
-        {
-            Some(c) => Arc::clone(&c.schema),
-            None => Arc::new(arrow::datatypes::Schema::new(
-                t.columns
-                    .iter()
-                    .map(|(c, col)| {
-                        arrow::datatypes::Field::new(
-                            c,
-                            widgettdc_compiler::types::to_arrow(&col.ty.value.0),
-                            col.nullable.unwrap_or(true),
-                        )
-                    })
-                    .collect::<Vec<_>>(),
-            )),
-        };
-        let selectors = schema
-            .fields()
-            .iter()
-            .map(|f| {
-                t.columns
-                    .iter()
-                    .find(|(c, _)| c.as_str() == f.name())
-                    .and_then(|(_, c)| c.selector.as_ref().map(|s| s.value.0.clone()))
-            })
-            .collect();
+        let (schema, selectors) = super::api_rows::declared(cx, name, &t.columns);
         let fixed = t
             .variables
             .as_ref()

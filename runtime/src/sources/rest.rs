@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
-use datafusion::catalog::{SchemaProvider, Session, TableProvider};
+use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -33,7 +33,7 @@ use widgettdc_compiler::spec::sources::SourceConfig;
 use widgettdc_compiler::Code;
 use widgettdc_grammar::Selector;
 
-use super::api_rows::RowShape;
+use super::api_rows::{ApiSchema, RowShape};
 use super::http_client::{shown_url, ApiClient, Request};
 use super::{Registration, SourceCx};
 use crate::error::{Result, RuntimeError};
@@ -49,36 +49,14 @@ pub fn register(cx: &SourceCx) -> Result<Registration> {
     for (name, t) in spec.tables.iter() {
         tables.insert(
             name.clone(),
-            Arc::new(Endpoint::new(cx, spec, name, t, Arc::clone(&client))?),
+            Arc::new(Endpoint::new(cx, spec, name, t, Arc::clone(&client))?)
+                as Arc<dyn TableProvider>,
         );
     }
     Ok(Registration::Schema {
-        provider: Arc::new(RestSchema { tables }),
+        provider: Arc::new(ApiSchema { tables }),
         catalog: None,
     })
-}
-
-#[derive(Debug)]
-struct RestSchema {
-    tables: IndexMap<String, Arc<Endpoint>>,
-}
-
-#[async_trait]
-impl SchemaProvider for RestSchema {
-    fn table_names(&self) -> Vec<String> {
-        self.tables.keys().cloned().collect()
-    }
-
-    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        Ok(self
-            .tables
-            .get(name)
-            .map(|t| Arc::clone(t) as Arc<dyn TableProvider>))
-    }
-
-    fn table_exist(&self, name: &str) -> bool {
-        self.tables.contains_key(name)
-    }
 }
 
 /// One endpoint as a table.
@@ -108,35 +86,13 @@ impl Endpoint {
         t: &RestTable,
         client: Arc<ApiClient>,
     ) -> Result<Endpoint> {
-        let schema = match cx
-            .catalog
-            .and_then(|c| c.tables.get(&(None, name.to_string())))
-        {
-            Some(c) => Arc::clone(&c.schema),
-            None => Arc::new(arrow::datatypes::Schema::new(
-                t.columns
-                    .iter()
-                    .map(|(c, col)| {
-                        arrow::datatypes::Field::new(
-                            c,
-                            widgettdc_compiler::types::to_arrow(&col.ty.value.0),
-                            col.nullable.unwrap_or(true),
-                        )
-                    })
-                    .collect::<Vec<_>>(),
-            )),
-        };
+        let (schema, selectors) = super::api_rows::declared(cx, name, &t.columns);
         let column = |field: &str| {
             t.columns
                 .iter()
                 .find(|(c, _)| c.as_str() == field)
                 .map(|(_, c)| c)
         };
-        let selectors = schema
-            .fields()
-            .iter()
-            .map(|f| column(f.name()).and_then(|c| c.selector.as_ref().map(|s| s.value.0.clone())))
-            .collect();
         let filter_params = schema
             .fields()
             .iter()

@@ -188,6 +188,62 @@ fn a_tool_joins_with_a_file_and_resources_are_a_table() {
     ));
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["manager"], "Ines");
+    // a tool's rows joined with a Parquet table on a key: the directory tree's entries
+    {
+        use arrow::array::StringArray;
+        use arrow::datatypes::{DataType, Field, Schema};
+        let schema = std::sync::Arc::new(Schema::new(vec![
+            Field::new("file", DataType::Utf8, false),
+            Field::new("owner", DataType::Utf8, false),
+        ]));
+        let batch = arrow::record_batch::RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                std::sync::Arc::new(StringArray::from(vec![
+                    "sales.csv",
+                    "notes.txt",
+                    "gone.txt",
+                ])),
+                std::sync::Arc::new(StringArray::from(vec!["Ines", "Omar", "Yuki"])),
+            ],
+        )
+        .unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(p.dir.join("owners.parquet")).unwrap(),
+            schema,
+            None,
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let sources = std::fs::read_to_string(p.dir.join("sources.yaml")).unwrap();
+        std::fs::write(
+            p.dir.join("sources.yaml"),
+            format!("{sources}  owners: {{ kind: file, path: owners.parquet }}\n"),
+        )
+        .unwrap();
+    }
+    let rows = p.rows(&format!(
+        "SELECT t.name, t.type, o.owner FROM fs.directory_tree(path => '{}') t \
+         JOIN owners o ON o.file = t.name ORDER BY t.name",
+        dir.display()
+    ));
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().into(),
+                r["owner"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("notes.txt".into(), "Omar".into()),
+            ("sales.csv".into(), "Ines".into())
+        ]
+    );
     // the server-everything resources, with their text read when asked for
     let rows = p.rows(
         "SELECT uri, mime_type, length(text) AS n FROM ev.resources WHERE uri LIKE '%features.md'",

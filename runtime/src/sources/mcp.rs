@@ -450,6 +450,18 @@ fn result_rows(result: &Value) -> Vec<Map<String, Value>> {
         }
     }
     if let Some(s) = result.get("structuredContent") {
+        // some servers wrap JSON text in their structured result: `{"content": "[{...}]"}`
+        if let Some(Value::String(text)) = s
+            .as_object()
+            .filter(|m| m.len() == 1)
+            .and_then(|m| m.values().next())
+        {
+            if let Ok(parsed @ Value::Array(_)) = serde_json::from_str::<Value>(text) {
+                if let Some(rows) = rows_of(&parsed) {
+                    return rows;
+                }
+            }
+        }
         if let Some(rows) = rows_of(s) {
             return rows;
         }

@@ -250,6 +250,19 @@ fn a_tool_joins_with_a_file_and_resources_are_a_table() {
     );
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert!(rows[0]["n"].as_i64().unwrap() > 100, "{rows:?}");
+    // a resource template is a table function of its variables
+    let rows =
+        p.rows("SELECT uri, mime_type, text FROM ev.\"Dynamic Text Resource\"(resourceId => 3)");
+    assert_eq!(rows[0]["uri"], "demo://resource/dynamic/text/3");
+    assert!(
+        rows[0]["text"].as_str().unwrap().starts_with("Resource 3"),
+        "{rows:?}"
+    );
+    let e = p.fails("SELECT * FROM ev.\"Dynamic Text Resource\"(id => 3)");
+    assert!(
+        e.contains("`resourceId` is required") && e.contains("`id` is not a variable"),
+        "{e}"
+    );
 }
 
 #[test]

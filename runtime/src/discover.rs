@@ -138,6 +138,22 @@ impl Runtime {
                         }
                     })
                     .collect();
+                for t in server.resource_templates().await.map_err(|e| e.message)? {
+                    let template = t["uriTemplate"].as_str().unwrap_or_default();
+                    let vars: Vec<String> = template
+                        .split('{')
+                        .skip(1)
+                        .filter_map(|p| p.split_once('}').map(|(v, _)| format!("{v} => string")))
+                        .collect();
+                    info.tools.push(ToolInfo {
+                        call: format!(
+                            "{name}.\"{}\"({})",
+                            t["name"].as_str().unwrap_or_default(),
+                            vars.join(", ")
+                        ),
+                        description: Some(format!("reads the resource {template}")),
+                    });
+                }
                 info.resources = server
                     .resources()
                     .await

@@ -242,9 +242,20 @@ impl Runtime {
         for (table, call) in calls {
             let result = async {
                 let server = &self.mcp[&call.source];
-                server.check_arguments(&call.tool, &call.args).await?;
-                let value = server.call(&call.tool, call.args.clone()).await?;
-                let batch = server.result_table(&call.tool, &value)?;
+                let is_tool = server.tools().await?.iter().any(|t| t.name == call.tool);
+                let batch = match is_tool {
+                    true => None,
+                    // not a tool: a resource template of that name?
+                    false => server.read_template(&call.tool, &call.args).await?,
+                };
+                let batch = match batch {
+                    Some(b) => b,
+                    None => {
+                        server.check_arguments(&call.tool, &call.args).await?;
+                        let value = server.call(&call.tool, call.args.clone()).await?;
+                        server.result_table(&call.tool, &value)?
+                    }
+                };
                 datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])
                     .map_err(RuntimeError::internal)
             }

@@ -295,6 +295,80 @@ impl McpServer {
             .collect()
     }
 
+    /// The server's resource templates (`uriTemplate`, `name`, …) as JSON.
+    pub async fn resource_templates(&self) -> Result<Vec<Value>> {
+        let list = self
+            .request("listing resource templates", |p| async move {
+                p.list_all_resource_templates().await
+            })
+            .await?;
+        list.into_iter()
+            .map(|r| serde_json::to_value(r).map_err(RuntimeError::internal))
+            .collect()
+    }
+
+    /// A call of a resource template (`src."Template name"(var => value)`): the URI its
+    /// variables make, read; one row per content (uri, mime_type, text). `None` if the server
+    /// has no template of that name.
+    pub async fn read_template(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<Option<RecordBatch>> {
+        let templates = self.resource_templates().await?;
+        let Some(t) = templates.iter().find(|t| t["name"] == name) else {
+            return Ok(None);
+        };
+        let template = t["uriTemplate"].as_str().unwrap_or_default();
+        let (uri, unused, missing) = expand_template(template, args);
+        if !missing.is_empty() || !unused.is_empty() {
+            let mut problems: Vec<String> = missing
+                .iter()
+                .map(|m| format!("`{m}` is required"))
+                .collect();
+            problems.extend(
+                unused
+                    .iter()
+                    .map(|u| format!("`{u}` is not a variable of `{template}`")),
+            );
+            return Err(self
+                .error(
+                    Code::QueryPlan,
+                    format!("{}.\"{name}\"(...): {}", self.source, problems.join("; ")),
+                )
+                .help(format!(
+                    "the template is `{template}`; give each `{{name}}` as `name => value`"
+                )));
+        }
+        let read = self.read_resource(&uri).await?;
+        let contents = read["contents"].as_array().cloned().unwrap_or_default();
+        let rows: Vec<Map<String, Value>> = contents
+            .iter()
+            .map(|c| {
+                let mut m = Map::new();
+                m.insert("uri".into(), c.get("uri").cloned().unwrap_or(Value::Null));
+                m.insert(
+                    "mime_type".into(),
+                    c.get("mimeType").cloned().unwrap_or(Value::Null),
+                );
+                m.insert(
+                    "text".into(),
+                    c.get("text")
+                        .or_else(|| c.get("blob"))
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                );
+                m
+            })
+            .collect();
+        rows_to_batch(&rows).map(Some).map_err(|e| {
+            self.error(
+                Code::SourceRead,
+                format!("the resource `{uri}` cannot be made a table: {e}"),
+            )
+        })
+    }
+
     pub async fn read_resource(&self, uri: &str) -> Result<Value> {
         let uri = uri.to_string();
         let r = self
@@ -418,6 +492,48 @@ impl McpServer {
             )
         })
     }
+}
+
+/// Expand the `{var}` parts of a URI template (RFC 6570 level 1, values percent-encoded):
+/// the URI, the arguments it did not use, and the variables it lacked.
+fn expand_template(
+    template: &str,
+    args: &Map<String, Value>,
+) -> (String, Vec<String>, Vec<String>) {
+    let mut out = String::new();
+    let mut used = Vec::new();
+    let mut missing = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let var = &rest[open + 1..open + close];
+        match args.get(var) {
+            Some(v) => {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                out.push_str(
+                    &percent_encoding::utf8_percent_encode(
+                        &text,
+                        percent_encoding::NON_ALPHANUMERIC,
+                    )
+                    .to_string(),
+                );
+                used.push(var.to_string());
+            }
+            None => missing.push(var.to_string()),
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    let unused = args.keys().filter(|k| !used.contains(k)).cloned().collect();
+    (out, unused, missing)
 }
 
 /// The rows of a tool result (see the module comment).

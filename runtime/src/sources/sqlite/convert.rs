@@ -27,6 +27,8 @@ enum Builder {
     Binary(BinaryBuilder),
     Date(Date32Builder),
     Timestamp(TimestampMicrosecondBuilder),
+    /// Decimal128 values at the column's scale (10^scale kept to convert numbers directly).
+    Decimal(arrow::array::Decimal128Builder, i8, i128),
 }
 
 /// Builds record batches of a fixed schema from SQLite rows.
@@ -47,6 +49,13 @@ fn builder_for(t: &DataType) -> Builder {
         }
         DataType::Date32 | DataType::Date64 => Builder::Date(Date32Builder::new()),
         DataType::Timestamp(..) => Builder::Timestamp(TimestampMicrosecondBuilder::new()),
+        DataType::Decimal128(p, sc) if (0..=18).contains(sc) => Builder::Decimal(
+            arrow::array::Decimal128Builder::new()
+                .with_precision_and_scale(*p, *sc)
+                .unwrap_or_default(),
+            *sc,
+            10i128.pow(*sc as u32),
+        ),
         // text, and anything else arrow can cast from text (decimals, times, intervals)
         _ => Builder::Text(StringBuilder::new()),
     }
@@ -123,9 +132,17 @@ impl BatchBuilder {
 
     /// Append one value to column `i`.
     pub fn push(&mut self, i: usize, v: ValueRef) -> Result<(), ConvertError> {
-        let want = self.schema.field(i).data_type().clone();
-        let bad = |v: &ValueRef| format!("{} is not {}", describe(v), type_word(&want));
-        match (&mut self.builders[i], v) {
+        let BatchBuilder {
+            schema, builders, ..
+        } = self;
+        let bad = |v: &ValueRef| {
+            format!(
+                "{} is not {}",
+                describe(v),
+                type_word(schema.field(i).data_type())
+            )
+        };
+        match (&mut builders[i], v) {
             (b, ValueRef::Null) => match b {
                 Builder::Int(b) => b.append_null(),
                 Builder::Float(b) => b.append_null(),
@@ -135,7 +152,31 @@ impl BatchBuilder {
                 Builder::Binary(b) => b.append_null(),
                 Builder::Date(b) => b.append_null(),
                 Builder::Timestamp(b) => b.append_null(),
+                Builder::Decimal(b, ..) => b.append_null(),
             },
+            (Builder::Decimal(b, scale, factor), v) => {
+                // numbers directly (SQLite keeps DECIMAL values as integers or reals); text
+                // through arrow's decimal parser
+                let x = match v {
+                    ValueRef::Integer(n) => i128::from(n).checked_mul(*factor),
+                    ValueRef::Real(f) if f.is_finite() => {
+                        let scaled = (f * *factor as f64).round();
+                        (scaled.abs() < 1e37).then_some(scaled as i128)
+                    }
+                    ValueRef::Text(t) => {
+                        let (p, _) = match schema.field(i).data_type() {
+                            DataType::Decimal128(p, s) => (*p, *s),
+                            _ => (38, *scale),
+                        };
+                        arrow::compute::kernels::cast_utils::parse_decimal::<
+                            arrow::datatypes::Decimal128Type,
+                        >(text_of(t)?.trim(), p, *scale)
+                        .ok()
+                    }
+                    _ => None,
+                };
+                b.append_value(x.ok_or_else(|| bad(&v))?)
+            }
             (Builder::Int(b), v) => {
                 let x = match v {
                     ValueRef::Integer(i) => i,
@@ -215,6 +256,7 @@ impl BatchBuilder {
                 Builder::Binary(b) => Arc::new(b.finish()),
                 Builder::Date(b) => Arc::new(b.finish()),
                 Builder::Timestamp(b) => Arc::new(b.finish()),
+                Builder::Decimal(b, ..) => Arc::new(b.finish()),
             };
             let array = if array.data_type() == field.data_type() {
                 array

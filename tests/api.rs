@@ -2,22 +2,16 @@
 //! every request it receives: pushdown into the path and query, pagination that stops at the
 //! LIMIT, retries (and none for POST), and the API's faults as clear errors.
 
+mod common;
+
+use common::widgettdc;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::{Map, Value};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn widgettdc() -> Command {
-    let mut c = Command::cargo_bin("widgettdc").expect("binary built");
-    c.current_dir(root())
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "200");
-    c
 }
 
 /// The API server, stopped on drop; one per test, so request counts are the test's own.
@@ -169,32 +163,11 @@ sources:
     }
 
     fn rows(&self, sql: &str) -> Vec<Map<String, Value>> {
-        let out = widgettdc()
-            .args(["query", "-p", self.dir.to_str().unwrap(), sql])
-            .args(["--format", "json"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<Vec<Value>>(&out.stdout)
-            .unwrap()
-            .into_iter()
-            .map(|v| v.as_object().unwrap().clone())
-            .collect()
+        common::query_rows(&self.dir, sql)
     }
 
     fn fails(&self, sql: &str) -> String {
-        let out = widgettdc()
-            .args(["query", "-p", self.dir.to_str().unwrap(), sql])
-            .output()
-            .unwrap();
-        let e = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(out.status.code(), Some(1), "{sql}: {e}");
-        assert!(!e.contains("panicked"), "{e}");
-        e
+        common::query_fails(&self.dir, sql)
     }
 }
 

@@ -3,15 +3,13 @@
 //! and `server-memory` from npm, and `mcp-server-time` from PyPI. `.ci/run` installs them
 //! (npm packages under `$WIDGETTDC_MCP_DIR`, default `~/.cache/widgettdc-mcp`).
 
+mod common;
+
+use common::widgettdc;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::{Map, Value};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The installed npm servers' entry points.
 fn server_js(package: &str) -> String {
@@ -31,14 +29,6 @@ fn server_js(package: &str) -> String {
         dir.display()
     );
     js.to_string_lossy().into_owned()
-}
-
-fn widgettdc() -> Command {
-    let mut c = Command::cargo_bin("widgettdc").expect("binary built");
-    c.current_dir(root())
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "200");
-    c
 }
 
 struct Project {
@@ -94,38 +84,11 @@ sources:
 
 impl Project {
     fn rows(&self, sql: &str) -> Vec<Map<String, Value>> {
-        let out = widgettdc()
-            .args([
-                "query",
-                "-p",
-                self.dir.to_str().unwrap(),
-                sql,
-                "--format",
-                "json",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<Vec<Value>>(&out.stdout)
-            .unwrap()
-            .into_iter()
-            .map(|v| v.as_object().unwrap().clone())
-            .collect()
+        common::query_rows(&self.dir, sql)
     }
 
     fn fails(&self, sql: &str) -> String {
-        let out = widgettdc()
-            .args(["query", "-p", self.dir.to_str().unwrap(), sql])
-            .output()
-            .unwrap();
-        let e = String::from_utf8_lossy(&out.stderr).to_string();
-        assert_eq!(out.status.code(), Some(1), "{sql}: {e}");
-        assert!(!e.contains("panicked"), "{e}");
-        e
+        common::query_fails(&self.dir, sql)
     }
 }
 

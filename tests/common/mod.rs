@@ -46,3 +46,49 @@ pub fn sqlite_rows(
     }
     out
 }
+
+/// The binary, run from the workspace root, without colour, 200 columns wide.
+pub fn widgettdc() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("widgettdc").expect("binary built");
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "200");
+    c
+}
+
+/// `widgettdc query -p DIR SQL --format json`, expecting success: the rows.
+pub fn query_rows(dir: &std::path::Path, sql: &str) -> Vec<Map<String, Value>> {
+    let out = widgettdc()
+        .args([
+            "query",
+            "-p",
+            dir.to_str().unwrap(),
+            sql,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Vec<Value>>(&out.stdout)
+        .unwrap()
+        .into_iter()
+        .map(|v| v.as_object().unwrap().clone())
+        .collect()
+}
+
+/// `widgettdc query -p DIR SQL`, expecting exit code 1 and no panic: what it printed on stderr.
+pub fn query_fails(dir: &std::path::Path, sql: &str) -> String {
+    let out = widgettdc()
+        .args(["query", "-p", dir.to_str().unwrap(), sql])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{sql}: {e}");
+    assert!(!e.contains("panicked"), "{e}");
+    e
+}

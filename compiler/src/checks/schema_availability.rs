@@ -11,11 +11,9 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
             let Some(src) = cx.catalog.sources.get(source) else {
                 continue;
             };
-            if src.kind == "mcp" {
-                // MCP tools are typed from the lock file (`schema pull`) or live
-                continue;
-            }
-            let how = if src.kind == "file" {
+            let how = if src.kind == "mcp" {
+                "an MCP tool's columns are known only when it runs (`widgettdc run` or `explain` show them); the lock file does not record MCP tools yet"
+            } else if src.kind == "file" {
                 "declare `columns:` on the source, or run `widgettdc schema pull` to lock its schema"
             } else {
                 "declare its tables under `tables:`, or run `widgettdc schema pull` to write the lock file"

@@ -40,6 +40,30 @@ pub struct ToolAnalysis {
 }
 
 impl ToolAnalysis {
+    /// Where the SQL names `source.…table` (the whole statement if it cannot be found), for
+    /// diagnostics about one table of the tool.
+    pub fn table_span(&self, project: &Project, source: &str, table: &str) -> crate::source::Span {
+        let file = project.file(&self.locator.whole());
+        self.parsed
+            .as_ref()
+            .and_then(|p| {
+                p.scan.relations.iter().find(|(n, _)| {
+                    let parts: Vec<String> =
+                        n.0.iter()
+                            .filter_map(|x| x.as_ident())
+                            .map(sql::placeholders::normalize)
+                            .collect();
+                    parts.first().map(String::as_str) == Some(source)
+                        && parts.last().map(String::as_str) == Some(table)
+                })
+            })
+            .map(|(n, _)| {
+                self.locator
+                    .from_sqlparser(file, sqlparser::ast::Spanned::span(n))
+            })
+            .unwrap_or_else(|| self.locator.whole())
+    }
+
     pub fn kind(&self) -> Option<StatementKind> {
         self.parsed
             .as_ref()

@@ -13,7 +13,6 @@ use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
 use crate::project::Project;
 use crate::spec::sources::SourceConfig;
-use crate::sql::placeholders::normalize;
 
 /// The names a table of an API source needs from WHERE.
 fn required(project: &Project, source: &str, table: &str) -> Vec<String> {
@@ -94,25 +93,7 @@ pub fn find(plan: &LogicalPlan, project: &Project) -> Vec<(String, String, Strin
 pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
     for (tool, a) in cx.analyses {
         for (source, table, name) in &a.api_missing {
-            let file = cx.project.file(&a.locator.whole());
-            let span = a
-                .parsed
-                .as_ref()
-                .and_then(|p| {
-                    p.scan.relations.iter().find(|(n, _)| {
-                        let parts: Vec<String> =
-                            n.0.iter()
-                                .filter_map(|x| x.as_ident())
-                                .map(normalize)
-                                .collect();
-                        parts.first() == Some(source) && parts.last() == Some(table)
-                    })
-                })
-                .map(|(n, _)| {
-                    a.locator
-                        .from_sqlparser(file, sqlparser::ast::Spanned::span(n))
-                })
-                .unwrap_or_else(|| a.locator.whole());
+            let span = a.table_span(cx.project, source, table);
             out.push(
                 Diagnostic::error(
                     Code::ApiFilterRequired,

@@ -13,7 +13,6 @@ use datafusion_optimizer::{Optimizer, OptimizerContext};
 use super::CheckCx;
 use crate::codes::Code;
 use crate::diagnostic::Diagnostic;
-use crate::sql::placeholders::normalize;
 
 fn source_of(r: &TableReference) -> (String, String) {
     match r {
@@ -115,27 +114,7 @@ pub fn find(plan: &LogicalPlan, catalog: &crate::catalog::Catalog) -> Vec<(Strin
 pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
     for (name, a) in cx.analyses {
         for (source, table) in &a.whole_tables {
-            let (source, table) = (source.clone(), table.clone());
-            let file = cx.project.file(&a.locator.whole());
-            // point at the table's name in the SQL
-            let span = a
-                .parsed
-                .as_ref()
-                .and_then(|p| {
-                    p.scan.relations.iter().find(|(n, _)| {
-                        let parts: Vec<String> =
-                            n.0.iter()
-                                .filter_map(|x| x.as_ident())
-                                .map(normalize)
-                                .collect();
-                        parts.first() == Some(&source) && parts.last() == Some(&table)
-                    })
-                })
-                .map(|(n, _)| {
-                    a.locator
-                        .from_sqlparser(file, sqlparser::ast::Spanned::span(n))
-                })
-                .unwrap_or_else(|| a.locator.whole());
+            let span = a.table_span(cx.project, source, table);
             out.push(
                 Diagnostic::warning(
                     Code::WholeRemoteTable,

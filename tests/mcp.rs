@@ -429,3 +429,122 @@ fn discover_lists_sources_tools_and_health() {
         "{down}"
     );
 }
+
+/// `schema pull` records the servers' tools (arguments, and the columns of tools that declare
+/// an `outputSchema`) in schema.lock.yaml; offline `check` then types SQL that calls them, the
+/// runtime gives results those types, and `check --live` reports a lock that drifted.
+#[test]
+fn schema_pull_locks_mcp_tools_so_check_types_their_sql() {
+    let p = project(
+        "lock",
+        "  time:\n    kind: mcp\n    command: mcp-server-time\n    args: ['--local-timezone', 'UTC']\ntools:\n  weather:\n    parameters:\n      city: { type: string }\n    sql: |\n      SELECT w.conditions, w.temperature, t.is_dst\n      FROM ev.\"get-structured-content\"(location => $city) w\n      CROSS JOIN time.get_current_time(timezone => 'Europe/Paris') t\n",
+    );
+    let dir = p.dir.to_str().unwrap();
+    let check = |extra: &[&str]| {
+        let out = widgettdc()
+            .args(["check", "-p", dir])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // before the pull: not typed, and the warning says how to fix that
+    let (code, text) = check(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("E501") && text.contains("widgettdc schema pull"),
+        "{text}"
+    );
+
+    let out = widgettdc()
+        .args(["schema", "pull", "-p", dir])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock = std::fs::read_to_string(p.dir.join("schema.lock.yaml")).unwrap();
+    for expected in [
+        "get_current_time:",
+        "timezone: { type: string, required: true }",
+        "is_dst: boolean",
+        "get-structured-content:",
+        "temperature: float64",
+        "get-sum:",
+        "a: { type: number, required: true }",
+    ] {
+        assert!(lock.contains(expected), "{expected} not in\n{lock}");
+    }
+
+    // offline: typed, no warnings
+    let (code, text) = check(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("E501"), "{text}");
+    let out = widgettdc()
+        .args(["compile", "-p", dir, "--format", "json"])
+        .output()
+        .unwrap();
+    let compiled: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = compiled.to_string();
+    assert!(
+        text.contains("temperature") && text.contains("Float64") && text.contains("Boolean"),
+        "{compiled:#}"
+    );
+
+    // the runtime's result has the locked types
+    let out = widgettdc()
+        .args([
+            "run",
+            "-p",
+            dir,
+            "weather",
+            "-P",
+            "city=Chicago",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0]["temperature"].is_number(), "{rows:?}");
+    assert!(rows[0]["is_dst"].is_boolean(), "{rows:?}");
+
+    // a wrong argument is caught offline, against the lock
+    std::fs::write(
+        p.dir.join("more.yaml"),
+        "tools:\n  sum:\n    sql: SELECT * FROM ev.\"get-sum\"(a => 1, c => 2)\n",
+    )
+    .unwrap();
+    let (code, text) = check(&[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("E208") && text.contains("`c` is not an argument"),
+        "{text}"
+    );
+    std::fs::remove_file(p.dir.join("more.yaml")).unwrap();
+
+    // the lock drifts from the live server
+    std::fs::write(
+        p.dir.join("schema.lock.yaml"),
+        lock.replace("temperature: float64", "temperature: string"),
+    )
+    .unwrap();
+    let (code, text) = check(&["--live"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("E504")
+            && text.contains("result columns of `ev.get-structured-content` changed"),
+        "{text}"
+    );
+}

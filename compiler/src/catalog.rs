@@ -12,6 +12,7 @@ use arrow_schema::{Field, Schema, SchemaRef};
 use indexmap::IndexMap;
 
 use crate::decode::KeyedMap;
+use crate::mcp::ToolSignature;
 use crate::project::Project;
 use crate::spec::columns::{ColumnDecl, TableDecl};
 use crate::spec::sources::rest::RestColumn;
@@ -33,10 +34,69 @@ pub struct CatalogTable {
     pub origin: SchemaOrigin,
 }
 
-/// Schemas read by the runtime (or given by a test): source → table key → schema.
-/// The table key is the table name (default schema), `schema.table`, or, for file sources, the
-/// source name.
-pub type ExternalSchemas = BTreeMap<String, BTreeMap<String, SchemaRef>>;
+/// Schemas read by the runtime (or given by a test).
+#[derive(Debug, Clone, Default)]
+pub struct ExternalSchemas {
+    /// Source → table key → schema. The table key is the table name (default schema),
+    /// `schema.table`, or, for file sources, the source name.
+    pub tables: BTreeMap<String, BTreeMap<String, SchemaRef>>,
+    /// MCP source → tool (or resource template) → signature.
+    pub tools: BTreeMap<String, BTreeMap<String, ToolSignature>>,
+}
+
+impl ExternalSchemas {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add `other`'s entries (its sources replace this one's).
+    pub fn extend(&mut self, other: ExternalSchemas) {
+        self.tables.extend(other.tables);
+        self.tools.extend(other.tools);
+    }
+}
+
+/// An MCP tool as SQL sees it: a table function `<source>.<tool>(name => value, ...)`.
+#[derive(Debug, Clone)]
+pub struct CatalogTool {
+    pub signature: ToolSignature,
+    /// The result's schema, when the server declares it.
+    pub schema: Option<SchemaRef>,
+    pub origin: SchemaOrigin,
+}
+
+impl CatalogTool {
+    fn new(signature: ToolSignature, origin: SchemaOrigin) -> Self {
+        let schema = signature.columns.as_ref().map(|cols| {
+            Arc::new(Schema::new(
+                cols.iter()
+                    .map(|(n, t)| Field::new(n, to_arrow(t), true))
+                    .collect::<Vec<_>>(),
+            ))
+        });
+        CatalogTool {
+            signature,
+            schema,
+            origin,
+        }
+    }
+}
+
+/// The schema of an MCP source's `resources` table.
+pub fn mcp_resources_schema() -> SchemaRef {
+    Arc::new(Schema::new(
+        ["uri", "name", "title", "mime_type", "description", "text"]
+            .iter()
+            .map(|n| {
+                Field::new(
+                    *n,
+                    arrow_schema::DataType::Utf8,
+                    *n != "uri" && *n != "name",
+                )
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
 
 #[derive(Debug, Clone)]
 pub struct CatalogSource {
@@ -47,6 +107,8 @@ pub struct CatalogSource {
     pub tables: IndexMap<(Option<String>, String), CatalogTable>,
     /// False when nothing is known about the source's tables offline.
     pub known: bool,
+    /// An MCP source's tools, from the lock file or read live.
+    pub tools: IndexMap<String, CatalogTool>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -175,7 +237,7 @@ impl Catalog {
                 }
             }
             // read by the runtime
-            if let Some(ext) = external.get(name) {
+            if let Some(ext) = external.tables.get(name) {
                 for (key, schema) in ext {
                     put(
                         split_key(key),
@@ -184,6 +246,29 @@ impl Catalog {
                             origin: SchemaOrigin::Read,
                         },
                     );
+                }
+            }
+            let mut tools: IndexMap<String, CatalogTool> = IndexMap::new();
+            if matches!(src.value, SourceConfig::Mcp(_)) {
+                put(
+                    (None, "resources".into()),
+                    CatalogTable {
+                        schema: mcp_resources_schema(),
+                        origin: SchemaOrigin::Declared,
+                    },
+                );
+                if let Some(lock) = project.lock.as_ref().and_then(|l| l.sources.get(name)) {
+                    for (tool, t) in lock.tools.iter() {
+                        tools.insert(
+                            tool.clone(),
+                            CatalogTool::new(t.signature(), SchemaOrigin::Locked),
+                        );
+                    }
+                }
+                for (tool, sig) in external.tools.get(name).into_iter().flatten() {
+                    tools
+                        .entry(tool.clone())
+                        .or_insert_with(|| CatalogTool::new(sig.clone(), SchemaOrigin::Read));
                 }
             }
             let known = !tables.is_empty()
@@ -195,6 +280,7 @@ impl Catalog {
                     default_schema,
                     tables,
                     known,
+                    tools,
                 },
             );
         }
@@ -251,6 +337,32 @@ impl Catalog {
         };
         if !src.known {
             return Resolution::Unavailable { source };
+        }
+        if src.kind == "mcp" && schema.is_none() && table != "resources" {
+            return match src.tools.get(&table) {
+                Some(CatalogTool {
+                    schema: Some(s),
+                    origin,
+                    ..
+                }) => Resolution::Table {
+                    source,
+                    table: CatalogTable {
+                        schema: Arc::clone(s),
+                        origin: *origin,
+                    },
+                },
+                Some(_) => Resolution::Unavailable { source },
+                // nothing locked: the server's tools are not known offline
+                None if src.tools.is_empty() => Resolution::Unavailable { source },
+                None => Resolution::UnknownTable {
+                    source,
+                    suggestion: crate::diagnostic::suggest(
+                        &table,
+                        src.tools.keys().map(String::as_str),
+                    )
+                    .map(|t| format!("{}.{t}", parts[0])),
+                },
+            };
         }
         let schema = match (&schema, &src.default_schema) {
             (Some(s), Some(d)) if s == d => None,

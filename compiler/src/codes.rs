@@ -32,6 +32,7 @@ pub enum Code {
     WriteInReadOnly,
     MultipleStatements,
     UnsupportedStatement,
+    ToolArgument,
     // --- parameters (E3xx)
     UndeclaredParameter,
     UnusedParameter,
@@ -95,6 +96,7 @@ impl Code {
             WriteInReadOnly => ("E205", "write-in-read-only", "INSERT/UPDATE/DELETE/DDL in a tool without `mode: write`"),
             MultipleStatements => ("E206", "multiple-statements", "a tool's `sql` holds more than one statement"),
             UnsupportedStatement => ("E207", "unsupported-statement", "a statement kind tools cannot run"),
+            ToolArgument => ("E208", "tool-argument", "an MCP tool call's arguments do not fit the tool's `inputSchema` (unknown, missing, wrong type)"),
             UndeclaredParameter => ("E301", "undeclared-parameter", "the SQL uses a parameter the tool does not declare"),
             UnusedParameter => ("E302", "unused-parameter", "a declared parameter is never used by the SQL"),
             ParameterTypeMismatch => ("E303", "parameter-type-mismatch", "a parameter's declared type cannot fit its use in the SQL"),
@@ -160,6 +162,7 @@ impl Code {
         Code::WriteInReadOnly,
         Code::MultipleStatements,
         Code::UnsupportedStatement,
+        Code::ToolArgument,
         Code::UndeclaredParameter,
         Code::UnusedParameter,
         Code::ParameterTypeMismatch,

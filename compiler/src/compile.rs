@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 
 use crate::catalog::{Catalog, ExternalSchemas};
 use crate::checks::{CheckCx, CHECKS};
+use crate::codes::Code;
 use crate::decode::Keyed;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::params::{node_to_json, node_value, Constraints};
@@ -40,6 +41,20 @@ pub struct ToolAnalysis {
 }
 
 impl ToolAnalysis {
+    /// Whether the SQL calls `source.tool(...)`.
+    pub fn calls(&self, source: &str, tool: &str) -> bool {
+        self.parsed.as_ref().is_some_and(|p| {
+            p.scan.relations.iter().any(|(n, args)| {
+                let parts: Vec<String> =
+                    n.0.iter()
+                        .filter_map(|x| x.as_ident())
+                        .map(sql::placeholders::normalize)
+                        .collect();
+                args.is_some() && parts.len() == 2 && parts[0] == source && parts[1] == tool
+            })
+        })
+    }
+
     /// Where the SQL names `source.…table` (the whole statement if it cannot be found), for
     /// diagnostics about one table of the tool.
     pub fn table_span(&self, project: &Project, source: &str, table: &str) -> crate::source::Span {
@@ -101,14 +116,18 @@ pub fn analyse_tool(
             return a;
         }
     };
-    let (unavailable, table_diags) = sql::check_tables(&parsed, catalog, &a.locator, file);
+    let param_type = |p: &str| tool.parameters.get(p).map(|decl| decl.ty.value.0.clone());
+    let (unavailable, table_diags) =
+        sql::check_tables(&parsed, catalog, &param_type, &a.locator, file);
     a.unavailable = unavailable;
-    let tables_ok = table_diags.is_empty();
+    // wrong tool arguments do not change the statement's types: still plan it
+    let tables_ok = table_diags.iter().all(|d| d.code == Code::ToolArgument);
     a.diags.extend(table_diags);
     let kind = sql::statement_kind(&parsed.statement);
     let positional = parsed.scan.uses.iter().any(|u| u.is_positional());
     if tables_ok && a.unavailable.is_empty() && kind != StatementKind::Other && !positional {
-        match planner.plan(&parsed.statement) {
+        let statement = sql::tool_calls::typed_calls(&parsed.statement, catalog);
+        match planner.plan(&statement) {
             Ok(planned) => {
                 a.output = Some(planned.plan.schema().inner().clone());
                 a.param_types = planned.param_types;

@@ -24,6 +24,7 @@ pub mod checks;
 pub mod compile;
 pub mod error;
 pub mod lock;
+pub mod mcp;
 pub mod params;
 pub mod plan;
 pub mod project;

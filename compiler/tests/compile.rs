@@ -279,9 +279,9 @@ fn rendered_lock_file_types_sql_offline() {
             ("severity level".to_string(), "string".to_string(), true),
         ],
     );
-    let mut sources = BTreeMap::new();
-    sources.insert("events".to_string(), tables);
-    let lock = widgettdc_compiler::lock::render(&sources);
+    let mut locked = widgettdc_compiler::lock::Locked::default();
+    locked.tables.insert("events".to_string(), tables);
+    let lock = widgettdc_compiler::lock::render(&locked);
     let spec = "sources:\n  events:\n    kind: sqlite\n    path: events.db\ntools:\n  t:\n    sql: SELECT id, \"severity level\" FROM events.security_events\n";
     let (c, diags) = compile_files(
         vec![(PathBuf::from("spec.yaml"), spec.to_string())],
@@ -292,6 +292,47 @@ fn rendered_lock_file_types_sql_offline() {
     assert_eq!(out.field(0).data_type(), &DataType::Int64);
     assert!(!out.field(0).is_nullable());
     assert_eq!(out.field(1).name(), "severity level");
+}
+
+#[test]
+fn locked_mcp_tools_type_the_sql_that_calls_them() {
+    use widgettdc_compiler::mcp::{ToolArgument, ToolSignature};
+    use widgettdc_grammar::TypeExpr;
+    let mut locked = widgettdc_compiler::lock::Locked::default();
+    let sig = ToolSignature {
+        arguments: vec![
+            ToolArgument {
+                name: "timezone".into(),
+                json_type: "string".into(),
+                required: true,
+            },
+            ToolArgument {
+                name: "days".into(),
+                json_type: "integer".into(),
+                required: false,
+            },
+        ],
+        columns: Some(vec![
+            ("datetime".into(), TypeExpr::String),
+            ("is_dst".into(), TypeExpr::Boolean),
+            ("tags".into(), TypeExpr::List(Box::new(TypeExpr::String))),
+        ]),
+    };
+    locked.tools.insert(
+        "clock".into(),
+        [("get time".to_string(), sig)].into_iter().collect(),
+    );
+    let lock = widgettdc_compiler::lock::render(&locked);
+    let spec = "sources:\n  clock:\n    kind: mcp\n    command: mcp-server-time\n  teams:\n    kind: file\n    path: teams.csv\n    columns: { team: string, timezone: string }\ntools:\n  t:\n    parameters:\n      tz: { type: string }\n      n: { type: integer, default: 1 }\n    sql: |\n      SELECT tm.team, \"get time\".is_dst, c.tags\n      FROM clock.\"get time\"(timezone => $tz, days => $n) c JOIN teams tm ON tm.timezone = $tz\n      CROSS JOIN clock.\"get time\"(timezone => 'UTC')\n";
+    let (c, diags) = compile_files(
+        vec![(PathBuf::from("spec.yaml"), spec.to_string())],
+        Some(lock.clone()),
+    );
+    assert!(diags.is_empty(), "{diags:?}\n{lock}");
+    let out = c.tools["t"].output.as_ref().unwrap();
+    assert_eq!(out.field(0).name(), "team");
+    assert_eq!(out.field(1).data_type(), &DataType::Boolean);
+    assert!(matches!(out.field(2).data_type(), DataType::List(_)));
 }
 
 #[test]

@@ -253,7 +253,7 @@ impl Runtime {
                     None => {
                         server.check_arguments(&call.tool, &call.args).await?;
                         let value = server.call(&call.tool, call.args.clone()).await?;
-                        server.result_table(&call.tool, &value)?
+                        server.result_table(&call.tool, &value).await?
                     }
                 };
                 datafusion::datasource::MemTable::try_new(batch.schema(), vec![vec![batch]])

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use datafusion::execution::runtime_env::RuntimeEnv;
 use widgettdc_compiler::catalog::{Catalog, ExternalSchemas};
+use widgettdc_compiler::lock::Locked;
 use widgettdc_compiler::spec::sources::SourceConfig;
 use widgettdc_compiler::{Code, Diagnostic, Project};
 
@@ -83,7 +84,7 @@ pub fn read_local(project: &Project) -> (ExternalSchemas, Vec<Diagnostic>) {
         };
         match read {
             Ok(tables) => {
-                out.insert(name.clone(), tables);
+                out.tables.insert(name.clone(), tables);
             }
             Err(e) => diags.push(
                 Diagnostic::warning(
@@ -100,19 +101,26 @@ pub fn read_local(project: &Project) -> (ExternalSchemas, Vec<Diagnostic>) {
 }
 
 /// `schema pull`: every table of every source the runtime can open, with its live schema, as
-/// lock-file columns. The runtime must be loaded with `Options::ignore_lock`. Sources that fail
-/// are reported and left out (the caller keeps their old entries).
-pub async fn pull(
-    rt: &crate::Runtime,
-) -> (
-    widgettdc_compiler::lock::LockedColumns,
-    Vec<(String, crate::RuntimeError)>,
-) {
+/// lock-file columns, and every tool and resource template of every MCP server with its
+/// signature. The runtime must be loaded with `Options::ignore_lock`. Sources that fail are
+/// reported and left out (the caller keeps their old entries).
+pub async fn pull(rt: &crate::Runtime) -> (Locked, Vec<(String, crate::RuntimeError)>) {
     use widgettdc_compiler::types::from_arrow;
-    let mut out = widgettdc_compiler::lock::LockedColumns::new();
+    let mut out = Locked::default();
     let mut errors = Vec::new();
     let ctx = rt.context();
     for (name, src) in rt.project.sources.iter() {
+        if let SourceConfig::Mcp(_) = &src.value {
+            if let Some(server) = rt.mcp_server(name) {
+                match server.signatures().await {
+                    Ok(tools) => {
+                        out.tools.insert(name.clone(), tools);
+                    }
+                    Err(e) => errors.push((name.clone(), e)),
+                }
+            }
+            continue;
+        }
         // (schema key prefix, schema provider) pairs to read
         let mut schemas: Vec<(
             Option<String>,
@@ -204,7 +212,7 @@ pub async fn pull(
             }
         }
         if !failed || !tables.is_empty() {
-            out.insert(name.clone(), tables);
+            out.tables.insert(name.clone(), tables);
         }
     }
     (out, errors)
@@ -224,13 +232,28 @@ async fn live_table_names(
     Ok(schema.table_names())
 }
 
-/// The lock file's entries as columns (to keep the entries of sources a pull could not read).
-pub fn locked_columns(
-    lock: &widgettdc_compiler::lock::LockFile,
-) -> widgettdc_compiler::lock::LockedColumns {
-    lock.sources
+/// The lock file's entries as data (to keep the entries of sources a pull could not read).
+pub fn locked(lock: &widgettdc_compiler::lock::LockFile) -> Locked {
+    let tools = lock
+        .sources
         .0
         .iter()
+        .filter(|(_, l)| !l.value.tools.0.is_empty())
+        .map(|(src, l)| {
+            let tools = l
+                .value
+                .tools
+                .iter()
+                .map(|(t, decl)| (t.clone(), decl.signature()))
+                .collect();
+            (src.clone(), tools)
+        })
+        .collect();
+    let tables = lock
+        .sources
+        .0
+        .iter()
+        .filter(|(_, l)| !l.value.tables.0.is_empty() || l.value.tools.0.is_empty())
         .map(|(src, l)| {
             let tables = l
                 .value
@@ -256,12 +279,13 @@ pub fn locked_columns(
                 .collect();
             (src.clone(), tables)
         })
-        .collect()
+        .collect();
+    Locked { tables, tools }
 }
 
 /// `check --live`: where `schema.lock.yaml` and the live schemas differ, as `E504` warnings at
 /// the lock file's entries. Only sources that were read (`live`) are compared.
-pub fn drift(project: &Project, live: &widgettdc_compiler::lock::LockedColumns) -> Vec<Diagnostic> {
+pub fn drift(project: &Project, live: &Locked) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(lock) = &project.lock else {
         return out;
@@ -272,7 +296,10 @@ pub fn drift(project: &Project, live: &widgettdc_compiler::lock::LockedColumns) 
             .help("run `widgettdc schema pull` to update schema.lock.yaml, and check the tools that use it")
     };
     for (src, locked) in lock.sources.0.iter() {
-        let Some(live_tables) = live.get(src) else {
+        if let Some(live_tools) = live.tools.get(src) {
+            tool_drift(src, locked, live_tools, &warn, &mut out);
+        }
+        let Some(live_tables) = live.tables.get(src) else {
             continue;
         };
         for (table, decl) in locked.value.tables.0.iter() {
@@ -336,10 +363,88 @@ pub fn drift(project: &Project, live: &widgettdc_compiler::lock::LockedColumns) 
     out
 }
 
-/// Live columns as schemas for the compiler.
-pub fn external(live: &widgettdc_compiler::lock::LockedColumns) -> ExternalSchemas {
+/// Where the locked tools of an MCP source differ from the live server's.
+fn tool_drift(
+    src: &str,
+    locked: &widgettdc_compiler::decode::Keyed<widgettdc_compiler::lock::LockSource>,
+    live: &std::collections::BTreeMap<String, widgettdc_compiler::mcp::ToolSignature>,
+    warn: &dyn Fn(&widgettdc_compiler::source::Span, String, &str) -> Diagnostic,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (tool, decl) in locked.value.tools.0.iter() {
+        let Some(sig) = live.get(tool) else {
+            out.push(warn(
+                &decl.key_span,
+                format!(
+                    "tool `{tool}` of MCP server `{src}` is locked but the server no longer has it"
+                ),
+                "not on the live server",
+            ));
+            continue;
+        };
+        let locked_sig = decl.value.signature();
+        if locked_sig.arguments != sig.arguments {
+            let show = |s: &widgettdc_compiler::mcp::ToolSignature| {
+                s.arguments
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{}{}: {}",
+                            a.name,
+                            if a.required { "" } else { "?" },
+                            a.json_type
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            out.push(warn(
+                &decl.key_span,
+                format!(
+                    "the arguments of `{src}.{tool}` changed: locked ({}), live ({})",
+                    show(&locked_sig),
+                    show(sig)
+                ),
+                "arguments differ",
+            ));
+        }
+        if locked_sig.columns != sig.columns {
+            let show = |c: &Option<Vec<(String, widgettdc_grammar::TypeExpr)>>| match c {
+                None => "not declared".to_string(),
+                Some(c) => c
+                    .iter()
+                    .map(|(n, t)| format!("{n}: {t}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            out.push(warn(
+                &decl.key_span,
+                format!(
+                    "the result columns of `{src}.{tool}` changed: locked ({}), live ({})",
+                    show(&locked_sig.columns),
+                    show(&sig.columns)
+                ),
+                "columns differ",
+            ));
+        }
+    }
+    for tool in live.keys() {
+        if !locked.value.tools.0.contains_key(tool) {
+            out.push(warn(
+                &locked.key_span,
+                format!("MCP server `{src}` has a tool `{tool}` that the lock file lacks"),
+                "a live tool is missing here",
+            ));
+        }
+    }
+}
+
+/// Live columns and tools as schemas for the compiler.
+pub fn external(live: &Locked) -> ExternalSchemas {
     use std::sync::Arc;
-    live.iter()
+    let tables = live
+        .tables
+        .iter()
         .map(|(src, tables)| {
             let tables = tables
                 .iter()
@@ -360,5 +465,9 @@ pub fn external(live: &widgettdc_compiler::lock::LockedColumns) -> ExternalSchem
                 .collect();
             (src.clone(), tables)
         })
-        .collect()
+        .collect();
+    ExternalSchemas {
+        tables,
+        tools: live.tools.clone(),
+    }
 }

@@ -46,7 +46,7 @@ fn load_with(
         }
         // the live schemas win over the lock file for the sources that were read
         if let Some(lock) = project.lock.as_mut() {
-            lock.sources.0.retain(|name, _| !pulled.contains_key(name));
+            lock.sources.0.retain(|name, _| !pulled.has(name));
         }
         external.extend(widgettdc_runtime::schemas::external(&pulled));
     }
@@ -63,7 +63,7 @@ fn live_schemas(
     args: &ProjectArgs,
 ) -> Result<
     (
-        widgettdc_compiler::lock::LockedColumns,
+        widgettdc_compiler::lock::Locked,
         Vec<(String, widgettdc_runtime::RuntimeError)>,
     ),
     i32,

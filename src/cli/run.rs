@@ -403,14 +403,12 @@ pub fn schema_pull(args: &ProjectArgs) -> i32 {
         &mut widgettdc_compiler::Diagnostics::default(),
     )
     .ok()
-    .and_then(|p| {
-        p.lock
-            .map(|l| widgettdc_runtime::schemas::locked_columns(&l))
-    })
+    .and_then(|p| p.lock.map(|l| widgettdc_runtime::schemas::locked(&l)))
     .unwrap_or_default();
-    let tables: usize = pulled.values().map(|t| t.len()).sum();
-    let sources = pulled.len();
-    merged.extend(pulled);
+    let tables: usize = pulled.tables.values().map(|t| t.len()).sum();
+    let tools: usize = pulled.tools.values().map(|t| t.len()).sum();
+    let sources = pulled.sources().len();
+    merged.merge(pulled);
     let path = args.project.join(widgettdc_compiler::lock::LOCK_FILE);
     if let Err(e) = std::fs::write(&path, widgettdc_compiler::lock::render(&merged)) {
         eprintln!("error: cannot write `{}`: {e}", path.display());
@@ -419,8 +417,13 @@ pub fn schema_pull(args: &ProjectArgs) -> i32 {
     let errors: Vec<RuntimeError> = errors.into_iter().map(|(_, e)| e).collect();
     print_errors(&errors);
     println!(
-        "wrote {}: {tables} table(s) from {sources} source(s){}",
+        "wrote {}: {tables} table(s){} from {sources} source(s){}",
         path.display(),
+        if tools > 0 {
+            format!(" and {tools} MCP tool(s)")
+        } else {
+            String::new()
+        },
         if errors.is_empty() {
             String::new()
         } else {

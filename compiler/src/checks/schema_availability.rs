@@ -11,12 +11,26 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
             let Some(src) = cx.catalog.sources.get(source) else {
                 continue;
             };
-            let how = if src.kind == "mcp" {
-                "an MCP tool's columns are known only when it runs (`widgettdc run` or `explain` show them); the lock file does not record MCP tools yet"
+            let untyped: Vec<&str> = src
+                .tools
+                .iter()
+                .filter(|(_, t)| t.schema.is_none())
+                .map(|(n, _)| n.as_str())
+                .filter(|n| a.calls(source, n))
+                .collect();
+            let how = if src.kind == "mcp" && src.tools.is_empty() {
+                "run `widgettdc schema pull` to record the server's tools in schema.lock.yaml (the columns of tools that declare an `outputSchema` are typed from it)".to_string()
+            } else if src.kind == "mcp" {
+                format!(
+                    "{} declares no `outputSchema`, so its columns are known only when it runs (`widgettdc run` or `explain` show them)",
+                    untyped.iter().map(|t| format!("`{source}.{t}`")).collect::<Vec<_>>().join(", ")
+                )
             } else if src.kind == "file" {
                 "declare `columns:` on the source, or run `widgettdc schema pull` to lock its schema"
+                    .to_string()
             } else {
                 "declare its tables under `tables:`, or run `widgettdc schema pull` to write the lock file"
+                    .to_string()
             };
             out.push(
                 Diagnostic::warning(
@@ -25,7 +39,7 @@ pub fn run(cx: &CheckCx, out: &mut Vec<Diagnostic>) {
                     format!("the SQL of tool `{name}` is not type-checked: the schema of source `{source}` is not known offline"),
                 )
                 .label("not type-checked")
-                .help(how.to_string()),
+                .help(how),
             );
         }
     }

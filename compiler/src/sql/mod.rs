@@ -5,6 +5,7 @@
 pub mod locate;
 pub mod placeholders;
 pub mod provider;
+pub mod tool_calls;
 
 use std::collections::{HashMap, HashSet};
 
@@ -159,20 +160,68 @@ pub fn statement_kind(s: &Statement) -> StatementKind {
 pub fn check_tables(
     parsed: &Parsed,
     catalog: &Catalog,
+    param_type: &dyn Fn(&str) -> Option<widgettdc_grammar::TypeExpr>,
     loc: &SqlLocator,
     file: &SourceFile,
 ) -> (Vec<String>, Vec<Diagnostic>) {
     let mut unavailable = Vec::new();
     let mut diags = Vec::new();
-    for (name, is_function) in &parsed.scan.relations {
+    for (name, call_args) in &parsed.scan.relations {
         let parts: Vec<String> = name
             .0
             .iter()
             .filter_map(|p| p.as_ident())
             .map(normalize)
             .collect();
-        if *is_function {
-            // table functions (MCP tools) are checked by the runtime's catalog
+        let mcp = parts
+            .first()
+            .and_then(|s| catalog.sources.get(s))
+            .filter(|s| s.kind == "mcp");
+        if let Some(args) = call_args {
+            if let (Some(src), [source, tool]) = (mcp, parts.as_slice()) {
+                match src.tools.get(tool) {
+                    Some(t) => {
+                        diags.extend(tool_calls::check_call(
+                            source,
+                            tool,
+                            name,
+                            args,
+                            &t.signature,
+                            param_type,
+                            loc,
+                            file,
+                        ));
+                        if t.schema.is_none() && !unavailable.contains(source) {
+                            unavailable.push(source.clone());
+                        }
+                    }
+                    None if src.tools.is_empty() => {
+                        if !unavailable.contains(source) {
+                            unavailable.push(source.clone());
+                        }
+                    }
+                    None => diags.push(
+                        Diagnostic::error(
+                            Code::UnknownTable,
+                            loc.from_sqlparser(file, name.span()),
+                            format!("MCP server `{source}` has no tool `{tool}`"),
+                        )
+                        .label("unknown tool")
+                        .help(
+                            did_you_mean(tool, src.tools.keys().map(String::as_str)).unwrap_or_else(
+                                || {
+                                    format!(
+                                        "its tools (from schema.lock.yaml): {}; run `widgettdc schema pull` if the server changed",
+                                        src.tools.keys().cloned().collect::<Vec<_>>().join(", ")
+                                    )
+                                },
+                            ),
+                        ),
+                    ),
+                }
+                continue;
+            }
+            // other table functions are checked by the runtime's catalog
             if let Some(source) = parts.first() {
                 if !catalog.sources.contains_key(source) && parts.len() > 1 {
                     diags.push(
@@ -191,6 +240,22 @@ pub fn check_tables(
                 unavailable.push(source.clone());
             }
             continue;
+        }
+        if let (Some(src), [source, tool]) = (mcp, parts.as_slice()) {
+            if src.tools.contains_key(tool) {
+                diags.push(
+                    Diagnostic::error(
+                        Code::UnknownTable,
+                        loc.from_sqlparser(file, name.span()),
+                        format!("`{source}.{tool}` is an MCP tool, not a table"),
+                    )
+                    .label("call it")
+                    .help(format!(
+                        "call it as a table function: `{source}.{tool}(name => value, ...)`"
+                    )),
+                );
+                continue;
+            }
         }
         if parts.len() == 1 && parsed.scan.ctes.contains(&parts[0]) {
             continue;

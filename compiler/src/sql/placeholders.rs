@@ -31,12 +31,12 @@ impl Use {
 #[derive(Debug, Default)]
 pub struct Scan {
     pub uses: Vec<Use>,
-    /// Table names (not CTEs), with whether they are table-function calls.
-    pub relations: Vec<(ObjectName, bool)>,
+    /// Table names (not CTEs), with the arguments of table-function calls.
+    pub relations: Vec<(ObjectName, Option<Vec<sqlparser::ast::FunctionArg>>)>,
     pub ctes: HashSet<String>,
 }
 
-fn placeholder_name(v: &Value) -> Option<&str> {
+pub fn placeholder_name(v: &Value) -> Option<&str> {
     match v {
         Value::Placeholder(p) => Some(p.as_str()),
         _ => None,
@@ -62,7 +62,9 @@ impl Visitor for Scanner {
 
     fn pre_visit_table_factor(&mut self, t: &TableFactor) -> ControlFlow<()> {
         if let TableFactor::Table { name, args, .. } = t {
-            self.scan.relations.push((name.clone(), args.is_some()));
+            self.scan
+                .relations
+                .push((name.clone(), args.as_ref().map(|a| a.args.clone())));
         }
         ControlFlow::Continue(())
     }

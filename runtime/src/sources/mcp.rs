@@ -271,6 +271,53 @@ impl McpServer {
         Ok(tools)
     }
 
+    /// Whether the server offers resources (and so resource templates).
+    async fn has_resources(&self) -> bool {
+        match self.peer().await {
+            Ok(p) => p
+                .peer_info()
+                .is_none_or(|i| i.capabilities.resources.is_some()),
+            Err(_) => true,
+        }
+    }
+
+    /// The signatures of the server's tools and resource templates, for the lock file.
+    pub async fn signatures(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, widgettdc_compiler::mcp::ToolSignature>> {
+        use widgettdc_compiler::mcp;
+        let mut out = std::collections::BTreeMap::new();
+        for t in self.tools().await?.iter() {
+            let input = Value::Object(t.input_schema.as_ref().clone());
+            let columns = t
+                .output_schema
+                .as_ref()
+                .and_then(|o| mcp::output_shape(&Value::Object(o.as_ref().clone())))
+                .map(|shape| shape.columns().to_vec());
+            out.insert(
+                t.name.to_string(),
+                mcp::ToolSignature {
+                    arguments: mcp::arguments(&input),
+                    columns,
+                },
+            );
+        }
+        if self.has_resources().await {
+            for t in self.resource_templates().await? {
+                let (Some(name), Some(template)) = (t["name"].as_str(), t["uriTemplate"].as_str())
+                else {
+                    continue;
+                };
+                out.entry(name.to_string())
+                    .or_insert_with(|| mcp::ToolSignature {
+                        arguments: mcp::template_arguments(template),
+                        columns: Some(mcp::template_columns()),
+                    });
+            }
+        }
+        Ok(out)
+    }
+
     /// Call a tool with arguments already checked: its result as JSON.
     pub async fn call(&self, tool: &str, args: Map<String, Value>) -> Result<Value> {
         let name = tool.to_string();
@@ -361,7 +408,8 @@ impl McpServer {
                 m
             })
             .collect();
-        rows_to_batch(&rows).map(Some).map_err(|e| {
+        let columns = widgettdc_compiler::mcp::template_columns();
+        shaped_batch(&rows, &columns).map(Some).map_err(|e| {
             self.error(
                 Code::SourceRead,
                 format!("the resource `{uri}` cannot be made a table: {e}"),
@@ -467,8 +515,9 @@ impl McpServer {
             )))
     }
 
-    /// A tool's result as a table.
-    pub fn result_table(&self, tool: &str, result: &Value) -> Result<RecordBatch> {
+    /// A tool's result as a table: shaped by the tool's `outputSchema` when it has one (the
+    /// columns `check` typed against), else inferred from the result.
+    pub async fn result_table(&self, tool: &str, result: &Value) -> Result<RecordBatch> {
         if result.get("isError").and_then(Value::as_bool) == Some(true) {
             let text: Vec<&str> = result
                 .get("content")
@@ -483,6 +532,26 @@ impl McpServer {
                     format!("tool `{tool}` answered with an error: {}", text.join(" ")),
                 )
                 .help("check the arguments given to the tool"));
+        }
+        let shape = self
+            .tools()
+            .await?
+            .iter()
+            .find(|t| t.name == tool)
+            .and_then(|t| t.output_schema.clone())
+            .and_then(|o| {
+                widgettdc_compiler::mcp::output_shape(&Value::Object(o.as_ref().clone()))
+            });
+        if let Some(shape) = shape {
+            return shaped_rows(result, &shape)
+                .and_then(|rows| shaped_batch(&rows, shape.columns()))
+                .map_err(|e| {
+                    self.error(
+                        Code::SourceRead,
+                        format!("the result of tool `{tool}` does not fit its outputSchema: {e}"),
+                    )
+                    .help("the server's tool changed or answers outside its declared outputSchema; run `widgettdc schema pull` to see its current signature")
+                });
         }
         let rows = result_rows(result);
         rows_to_batch(&rows).map_err(|e| {
@@ -624,6 +693,107 @@ fn result_rows(result: &Value) -> Vec<Map<String, Value>> {
             m
         })
         .collect()
+}
+
+/// The rows of a structured result whose shape the tool's `outputSchema` gives: from
+/// `structuredContent`, or (for servers that send only text) the JSON of its text content.
+fn shaped_rows(
+    result: &Value,
+    shape: &widgettdc_compiler::mcp::OutputShape,
+) -> std::result::Result<Vec<Map<String, Value>>, String> {
+    use widgettdc_compiler::mcp::OutputShape;
+    let parsed_text;
+    let structured = match result.get("structuredContent") {
+        Some(s) if !s.is_null() => s,
+        _ => {
+            let text = result
+                .get("content")
+                .and_then(Value::as_array)
+                .and_then(|c| c.iter().find_map(|i| i.get("text").and_then(Value::as_str)))
+                .ok_or("it has no structuredContent and no text content")?;
+            parsed_text = serde_json::from_str::<Value>(text).map_err(|e| {
+                format!("it has no structuredContent and its text is not JSON ({e})")
+            })?;
+            &parsed_text
+        }
+    };
+    let object = structured.as_object().ok_or_else(|| {
+        format!(
+            "the structured result is {}, not an object",
+            super::api_rows::kind(structured)
+        )
+    })?;
+    match shape {
+        OutputShape::Object(_) => Ok(vec![object.clone()]),
+        OutputShape::List { property, .. } => match object.get(property) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    item.as_object().cloned().ok_or_else(|| {
+                        format!(
+                            "item {i} of `{property}` is {}, not an object",
+                            super::api_rows::kind(item)
+                        )
+                    })
+                })
+                .collect(),
+            Some(other) => Err(format!(
+                "`{property}` is {}, not a list",
+                super::api_rows::kind(other)
+            )),
+        },
+    }
+}
+
+/// Rows as a batch with exactly these columns (missing fields are null, extra ones ignored,
+/// `json` columns hold the JSON text of whatever value is there).
+fn shaped_batch(
+    rows: &[Map<String, Value>],
+    columns: &[(String, widgettdc_grammar::TypeExpr)],
+) -> std::result::Result<RecordBatch, String> {
+    use widgettdc_grammar::TypeExpr;
+    let schema: SchemaRef = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(n, t)| Field::new(n, widgettdc_compiler::types::to_arrow(t), true))
+            .collect::<Vec<_>>(),
+    ));
+    let values: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mut m = Map::new();
+            for (name, ty) in columns {
+                let v = r.get(name).cloned().unwrap_or(Value::Null);
+                let v = match (ty, v) {
+                    (
+                        TypeExpr::Json | TypeExpr::String,
+                        v @ (Value::Object(_) | Value::Array(_)),
+                    ) => Value::String(v.to_string()),
+                    (TypeExpr::Json, v @ (Value::Number(_) | Value::Bool(_))) => {
+                        Value::String(v.to_string())
+                    }
+                    (_, v) => v,
+                };
+                m.insert(name.clone(), v);
+            }
+            Value::Object(m)
+        })
+        .collect();
+    let mut decoder = arrow::json::ReaderBuilder::new(Arc::clone(&schema))
+        .with_batch_size(values.len().max(1))
+        .build_decoder()
+        .map_err(|e| e.to_string())?;
+    for (i, v) in values.iter().enumerate() {
+        decoder
+            .serialize(std::slice::from_ref(v))
+            .map_err(|e| format!("row {i}: {e}"))?;
+    }
+    Ok(decoder
+        .flush()
+        .map_err(|e| e.to_string())?
+        .unwrap_or_else(|| RecordBatch::new_empty(schema)))
 }
 
 /// JSON objects as one batch: columns in order of first appearance, types inferred by

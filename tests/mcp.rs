@@ -548,3 +548,61 @@ fn schema_pull_locks_mcp_tools_so_check_types_their_sql() {
         "{text}"
     );
 }
+
+/// A stdio server that dies while a tool call is in flight fails that query with an error that
+/// names the source and says the server went away (not the timeout), and the next query starts
+/// it again.
+#[test]
+fn a_server_crash_mid_call_is_a_clear_error_then_it_restarts() {
+    use widgettdc_runtime::{Options, Runtime};
+    let p = project("crash", "");
+    let marker = p.dir.join("crash-marker");
+    std::fs::write(
+        p.dir.join("crash.yaml"),
+        format!(
+            "sources:\n  slow:\n    kind: mcp\n    command: node\n    args: ['{}', stdio, '{}']\n    timeout: 60s\n",
+            server_js("server-everything"),
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
+    let rt = Runtime::load(&p.dir, &env, &Options::default()).unwrap();
+    let exec = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = |sql: &str| {
+        exec.block_on(async {
+            let df = rt.query(sql).await.map_err(|e| e.to_string())?;
+            df.collect().await.map_err(|e| e.to_string())
+        })
+    };
+    // start the server, then call a tool that runs for 30 s and kill the server during it
+    assert!(run("SELECT * FROM slow.echo(message => 'up')").is_ok());
+    let killer = {
+        let marker = marker.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            std::process::Command::new("pkill")
+                .arg("-f")
+                .arg(marker.to_str().unwrap())
+                .status()
+                .unwrap()
+        })
+    };
+    let started = std::time::Instant::now();
+    let e =
+        run("SELECT * FROM slow.\"trigger-long-running-operation\"(duration => 30, steps => 3)")
+            .unwrap_err();
+    assert!(killer.join().unwrap().success(), "the server was running");
+    assert!(e.contains("`slow`"), "{e}");
+    assert!(
+        !e.contains("timed out") && !e.contains("did not answer"),
+        "{e}"
+    );
+    // well before the tool would have finished (30 s) or the timeout (60 s)
+    assert!(started.elapsed().as_secs() < 25, "{e}");
+    let again = run("SELECT * FROM slow.echo(message => 'again')");
+    assert!(again.is_ok(), "not restarted: {again:?}");
+}

@@ -12,7 +12,8 @@
 //!   description, text; the text is read only when the query asks for it).
 //! - The connection opens on first use, with the protocol revision negotiated by rmcp
 //!   (`server/discover` of 2026-07-28, falling back to the initialize handshake). A server whose
-//!   process has exited is started again on the next call; every request has the source's
+//!   process has exited is started again on the next call (a tool call in flight when it dies
+//!   fails that query and is not repeated, since it may have had effects; listings are); every request has the source's
 //!   `timeout:` (default 30 s), so a server that never answers fails the query, it does not
 //!   hang it.
 
@@ -229,18 +230,36 @@ impl McpServer {
         F: Fn(rmcp::service::Peer<RoleClient>) -> Fut,
         Fut: std::future::Future<Output = std::result::Result<T, rmcp::ServiceError>>,
     {
+        self.request_with(what, true, f).await
+    }
+
+    /// As [`Self::request`]; with `repeatable` false (a tool call, which may have effects) the
+    /// request is sent again only if it never reached the server, not when the connection
+    /// closed while it ran.
+    async fn request_with<T, F, Fut>(&self, what: &str, repeatable: bool, f: F) -> Result<T>
+    where
+        F: Fn(rmcp::service::Peer<RoleClient>) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, rmcp::ServiceError>>,
+    {
         for attempt in 0..2 {
             let peer = self.peer().await?;
             match tokio::time::timeout(self.timeout, f(peer)).await {
                 Ok(Ok(v)) => return Ok(v),
                 Ok(Err(e)) => {
-                    let transport = matches!(
-                        e,
-                        rmcp::ServiceError::TransportClosed | rmcp::ServiceError::TransportSend(_)
-                    );
-                    if transport && attempt == 0 {
+                    let not_sent = matches!(e, rmcp::ServiceError::TransportSend(_));
+                    let closed = matches!(e, rmcp::ServiceError::TransportClosed);
+                    if (not_sent || (closed && repeatable)) && attempt == 0 {
                         self.reset().await;
                         continue;
+                    }
+                    if closed {
+                        self.reset().await;
+                        return Err(self
+                            .error(
+                                Code::SourceRead,
+                                format!("{what} failed: the server closed the connection while it ran"),
+                            )
+                            .help("the server is started again for the next query; the call is not repeated, as it may have had effects"));
                     }
                     return Err(self
                         .error(Code::SourceRead, format!("{what} failed: {e}"))
@@ -322,7 +341,7 @@ impl McpServer {
     pub async fn call(&self, tool: &str, args: Map<String, Value>) -> Result<Value> {
         let name = tool.to_string();
         let result = self
-            .request(&format!("calling tool `{tool}`"), |p| {
+            .request_with(&format!("calling tool `{tool}`"), false, |p| {
                 let mut params = CallToolRequestParams::new(name.clone());
                 params.arguments = Some(args.clone());
                 async move { p.call_tool(params).await }

@@ -41,6 +41,8 @@ pub struct Options {
 pub struct Runtime {
     pub project: Project,
     pub compiled: CompiledProject,
+    /// The schemas the project was compiled against (declared, locked, read from local files).
+    pub catalog: Catalog,
     /// What `check` would report (sorted). Tools cannot run while there are errors.
     pub diagnostics: Vec<Diagnostic>,
     ctx: SessionContext,
@@ -100,7 +102,13 @@ impl Runtime {
         if options.ignore_lock {
             project.lock = None;
         }
-        let external = ExternalSchemas::new();
+        // local files and SQLite databases without declared or locked columns are typed from
+        // the files, as `check` does (warnings about unreadable ones are `check`'s to show)
+        let external = if options.ignore_lock {
+            ExternalSchemas::new()
+        } else {
+            crate::schemas::read_local(&project).0
+        };
         let functions = crate::functions();
         let compiled = compile::compile(&project, &external, &functions, &mut diags);
         let catalog = Catalog::build(&project, &external);
@@ -161,6 +169,7 @@ impl Runtime {
         Ok(Runtime {
             project,
             compiled,
+            catalog,
             diagnostics: diags.into_sorted(),
             ctx,
             mcp,

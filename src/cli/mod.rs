@@ -5,6 +5,7 @@
 
 mod check;
 mod run;
+mod serve;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -107,6 +108,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = CompileFormat::Human)]
         format: CompileFormat,
     },
+    /// Serve the tools to AI agents over MCP (stdio, or streamable HTTP at /mcp) and the
+    /// widgets over an HTTP/JSON API (/v1), reloading when the project changes.
+    Serve {
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        serve: serve::ServeArgs,
+    },
     /// Live schemas: `schema pull` writes schema.lock.yaml from the sources.
     Schema {
         #[command(subcommand)]
@@ -174,6 +183,7 @@ pub fn main() -> i32 {
         Command::Discover { project, format } => {
             run::discover(&project, matches!(format, CompileFormat::Json))
         }
+        Command::Serve { project, serve } => serve::serve(&project, &serve),
         Command::Schema {
             command: SchemaCommand::Pull { project },
         } => run::schema_pull(&project),

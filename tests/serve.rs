@@ -1,0 +1,621 @@
+//! `widgettdc serve` end to end: the binary serving `tests/fixtures/serve` on a loopback port,
+//! driven by real clients: HTTP requests for the widget API (every endpoint, bad input, Arrow
+//! IPC, Server-Sent Events with `Last-Event-ID`, hot reload) and the official MCP Python SDK
+//! (`mcp` on PyPI, installed by `.ci/run`) over streamable HTTP and stdio, in its `auto`
+//! (2026-07-28, `server/discover`) and `legacy` (initialize handshake) modes.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/serve")
+}
+
+/// A copy of the fixture project that a test may change.
+struct Project {
+    dir: PathBuf,
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn project(tag: &str) -> Project {
+    let dir = std::env::temp_dir().join(format!("wt-serve-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::copy(fixture().join("spec.yaml"), dir.join("spec.yaml")).unwrap();
+    std::fs::copy(
+        fixture().join("data/cities.csv"),
+        dir.join("data/cities.csv"),
+    )
+    .unwrap();
+    Project { dir }
+}
+
+/// A running `widgettdc serve`, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path, extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_widgettdc"))
+        .args([
+            "serve",
+            "-p",
+            dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let port = loop {
+        line.clear();
+        if err.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("serve exited before listening");
+        }
+        if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
+            break rest
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+        }
+    };
+    // keep draining stderr so the server never blocks on a full pipe
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while err.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            sink.clear();
+        }
+    });
+    Server { child, port }
+}
+
+/// One HTTP/1.1 request on a fresh connection: (status, headers, body).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut body = raw[split + 4..].to_vec();
+    let status: u16 = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, head, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(nl) = b.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&b[..nl]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[nl + 2..nl + 2 + size]);
+        b = &b[nl + 2 + size + 2..];
+    }
+    out
+}
+
+fn json_call(port: u16, method: &str, path: &str, body: &str) -> (u16, Value) {
+    let (status, _, body) = http(
+        port,
+        method,
+        path,
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    let v = serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
+    (status, v)
+}
+
+#[test]
+fn the_widget_api_answers_every_endpoint_and_rejects_bad_input_clearly() {
+    let p = project("api");
+    let s = serve(&p.dir, &["--no-reload"]);
+    let port = s.port;
+
+    // sources, with health
+    let (status, sources) = json_call(port, "GET", "/v1/sources", "");
+    assert_eq!(status, 200);
+    assert_eq!(sources[0]["name"], "cities");
+    assert_eq!(sources[0]["health"], "ok", "{sources}");
+
+    // tools, typed
+    let (_, tools) = json_call(port, "GET", "/v1/tools", "");
+    let names: Vec<&str> = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["cities_by_country", "big_cities", "broken"]);
+    assert_eq!(
+        tools["tools"][1]["columns"][2],
+        json!({"name": "population", "type": "int64"})
+    );
+
+    // a call, and its next page
+    let (status, page) = json_call(
+        port,
+        "POST",
+        "/v1/tools/cities_by_country",
+        r#"{"country": "DE"}"#,
+    );
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        page["rows"],
+        json!([{"name": "Berlin", "population": 3850809}, {"name": "Hamburg", "population": 1892122}])
+    );
+    assert_eq!(page["truncated"], true);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, page2) = json_call(
+        port,
+        "POST",
+        "/v1/tools/cities_by_country",
+        &json!({"country": "DE", "cursor": cursor}).to_string(),
+    );
+    assert_eq!(
+        page2["rows"],
+        json!([{"name": "Munich", "population": 1512491}])
+    );
+    assert_eq!(page2["truncated"], false);
+
+    // bad input of every kind: a clear error, the right status
+    let (status, e) = json_call(port, "POST", "/v1/tools/big_cities", "{not json");
+    assert_eq!(status, 400);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON"),
+        "{e}"
+    );
+    let (status, e) = json_call(port, "POST", "/v1/tools/big_cities", "[1, 2]");
+    assert_eq!(status, 400);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("JSON object"),
+        "{e}"
+    );
+    let (status, e) = json_call(port, "POST", "/v1/tools/big_citys", "{}");
+    assert_eq!(status, 404);
+    assert!(
+        e["error"]["help"].as_str().unwrap().contains("big_cities"),
+        "{e}"
+    );
+    let (status, e) = json_call(
+        port,
+        "POST",
+        "/v1/tools/big_cities",
+        r#"{"min_population": "many", "limit": 3}"#,
+    );
+    assert_eq!(status, 422);
+    let codes: Vec<&str> = e["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"E605") && codes.contains(&"E608"), "{e}");
+    let (status, e) = json_call(
+        port,
+        "POST",
+        "/v1/tools/big_cities",
+        r#"{"min_population": -5}"#,
+    );
+    assert_eq!(status, 422);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("min_population"),
+        "{e}"
+    );
+    let (status, e) = json_call(port, "POST", "/v1/tools/broken", "{}");
+    assert_eq!(status, 502, "{e}");
+    let (status, e) = json_call(
+        port,
+        "POST",
+        "/v1/tools/big_cities",
+        r#"{"cursor": "garbage"}"#,
+    );
+    assert_eq!(status, 422, "{e}");
+    let (status, _) = json_call(port, "GET", "/v1/nothing", "");
+    assert_eq!(status, 404);
+
+    // ad-hoc SQL with parameters; read-only
+    let (status, q) = json_call(
+        port,
+        "POST",
+        "/v1/query",
+        r#"{"sql": "SELECT count(*) AS n FROM cities WHERE population > $p", "params": {"p": 1000000}}"#,
+    );
+    assert_eq!(status, 200, "{q}");
+    assert_eq!(q["rows"], json!([{"n": 4}]));
+    let (status, e) = json_call(port, "POST", "/v1/query", r#"{"sql": "DROP TABLE cities"}"#);
+    assert_eq!(status, 400);
+    assert_eq!(e["error"]["code"], "E612");
+    let (status, e) = json_call(
+        port,
+        "POST",
+        "/v1/query",
+        r#"{"sql": "SELECT nope FROM cities"}"#,
+    );
+    assert_eq!(status, 400, "{e}");
+    let (status, e) = json_call(port, "POST", "/v1/query", r#"{"query": "SELECT 1"}"#);
+    assert_eq!(status, 400);
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("`sql`"),
+        "{e}"
+    );
+
+    // Arrow IPC
+    let (status, head, body) = http(
+        port,
+        "POST",
+        "/v1/tools/big_cities",
+        &[("Accept", "application/vnd.apache.arrow.stream")],
+        br#"{"min_population": 0}"#,
+    );
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("application/vnd.apache.arrow.stream"),
+        "{head}"
+    );
+    let reader =
+        arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(body), None).unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, 8);
+
+    // widgets
+    let (_, w) = json_call(port, "GET", "/v1/widgets", "");
+    assert_eq!(w["widgets"][0]["name"], "dashboard");
+    let (status, w) = json_call(port, "GET", "/v1/widgets/dashboard", "");
+    assert_eq!(status, 200);
+    assert_eq!(w["data"]["big"]["rows"].as_array().unwrap().len(), 4, "{w}");
+    assert_eq!(w["data"]["french"]["truncated"], true);
+    let (status, _) = json_call(port, "GET", "/v1/widgets/nope", "");
+    assert_eq!(status, 404);
+
+    // the query endpoint can be switched off
+    let off = serve(&p.dir, &["--no-reload", "--no-query"]);
+    let (status, e) = json_call(off.port, "POST", "/v1/query", r#"{"sql": "SELECT 1"}"#);
+    assert_eq!(status, 403, "{e}");
+}
+
+/// Read SSE events (`id`, `data`) from a stream until `n` arrived or `wait` passed.
+fn sse_events(
+    stream: &mut BufReader<std::net::TcpStream>,
+    n: usize,
+    wait: Duration,
+) -> Vec<(String, Value)> {
+    stream
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let until = Instant::now() + wait;
+    let mut out = Vec::new();
+    let (mut id, mut data) = (String::new(), String::new());
+    let mut line = String::new();
+    while out.len() < n && Instant::now() < until {
+        line.clear();
+        match stream.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(_) => continue, // timeout: poll again
+        }
+        let l = line.trim_end();
+        if let Some(v) = l.strip_prefix("id:") {
+            id = v.trim().to_string();
+        } else if let Some(v) = l.strip_prefix("data:") {
+            data.push_str(v.trim_start());
+        } else if l.is_empty() && !data.is_empty() {
+            out.push((
+                std::mem::take(&mut id),
+                serde_json::from_str(&data).unwrap(),
+            ));
+            data.clear();
+        }
+    }
+    out
+}
+
+fn open_events(port: u16, last_event_id: Option<&str>) -> BufReader<std::net::TcpStream> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut req = format!("GET /v1/widgets/dashboard/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n");
+    if let Some(id) = last_event_id {
+        req.push_str(&format!("Last-Event-ID: {id}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut r = BufReader::new(s);
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert!(line.contains("200"), "{line}");
+    loop {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+    }
+    r
+}
+
+fn set_population(dir: &Path, city: &str, population: u64) {
+    let path = dir.join("data/cities.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            if f[0] == city {
+                format!("{},{},{population}", f[0], f[1])
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(path, text.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn widget_events_push_changed_data_and_resume_after_last_event_id() {
+    let p = project("sse");
+    let s = serve(&p.dir, &["--no-reload"]);
+    let mut events = open_events(s.port, None);
+    let first = sse_events(&mut events, 1, Duration::from_secs(20));
+    assert_eq!(first.len(), 1, "no first event");
+    let (id1, data1) = &first[0];
+    assert_eq!(data1["data"]["big"]["rows"].as_array().unwrap().len(), 4);
+    // nothing changed: the 200 ms refresh sends nothing new
+    assert!(sse_events(&mut events, 1, Duration::from_millis(1200)).is_empty());
+    // the data changes: a new event with a new id
+    set_population(&p.dir, "Oslo", 1_100_000);
+    let second = sse_events(&mut events, 1, Duration::from_secs(20));
+    assert_eq!(second.len(), 1, "no event after the change");
+    let (id2, data2) = &second[0];
+    assert_ne!(id1, id2);
+    assert_eq!(
+        data2["data"]["big"]["rows"].as_array().unwrap().len(),
+        5,
+        "{data2}"
+    );
+    // the client goes away mid-stream; the server goes on serving
+    drop(events);
+    let (status, _) = json_call(s.port, "GET", "/v1/widgets/dashboard", "");
+    assert_eq!(status, 200);
+    // reconnecting with the last id seen: no repeat of data the client has
+    let mut again = open_events(s.port, Some(id2));
+    assert!(sse_events(&mut again, 1, Duration::from_millis(1200)).is_empty());
+    set_population(&p.dir, "Oslo", 1_200_000);
+    let third = sse_events(&mut again, 1, Duration::from_secs(20));
+    assert_eq!(third.len(), 1);
+    assert!(third[0].1.to_string().contains("1200000"), "{}", third[0].1);
+    // reconnecting with an id that is not the current data's: the current data at once
+    let mut stale = open_events(s.port, Some(id1));
+    assert_eq!(sse_events(&mut stale, 1, Duration::from_secs(20)).len(), 1);
+}
+
+#[test]
+fn a_changed_project_is_reloaded_and_a_broken_one_is_not() {
+    let p = project("reload");
+    let s = serve(&p.dir, &[]);
+    let spec = std::fs::read_to_string(p.dir.join("spec.yaml")).unwrap();
+    let tools = |port| -> Vec<String> {
+        let (_, t) = json_call(port, "GET", "/v1/tools", "");
+        t["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let wait_for = |want: bool| {
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until {
+            if tools(s.port).contains(&"country_count".to_string()) == want {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        false
+    };
+    // mtime granularity: make sure the change is seen as one
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(
+        p.dir.join("spec.yaml"),
+        spec.replace(
+            "toolsets:",
+            "  country_count:\n    sql: SELECT count(DISTINCT country) AS n FROM cities\ntoolsets:",
+        ),
+    )
+    .unwrap();
+    assert!(wait_for(true), "the new tool was not served");
+    let (status, r) = json_call(s.port, "POST", "/v1/tools/country_count", "{}");
+    assert_eq!((status, &r["rows"]), (200, &json!([{"n": 3}])));
+    // a spec with an error is not put in place: the server goes on with the last good one
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(
+        p.dir.join("spec.yaml"),
+        spec.replace("FROM cities WHERE country", "FROM citiez WHERE country")
+            + "  country_count:\n    sql: SELECT 1 AS n\n",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(tools(s.port).contains(&"country_count".to_string()));
+    let (status, _) = json_call(
+        s.port,
+        "POST",
+        "/v1/tools/cities_by_country",
+        r#"{"country": "FR"}"#,
+    );
+    assert_eq!(status, 200);
+}
+
+/// Run the Python SDK client; its JSON report.
+fn python_client(mode: &str, target: &str) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/mcp_client.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args([mode, target])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the Python MCP client failed ({mode} {target}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no report: {stdout}"));
+    serde_json::from_str(line).unwrap()
+}
+
+fn check_report(r: &Value, what: &str) {
+    assert_eq!(r["server_name"], "widgettdc", "{what}");
+    let tool = &r["tools"]["cities_by_country"];
+    assert_eq!(tool["read_only"], true, "{what}");
+    assert_eq!(tool["destructive"], false, "{what}");
+    assert_eq!(
+        tool["input_schema"]["required"],
+        json!(["country"]),
+        "{what}"
+    );
+    assert_eq!(
+        tool["output_schema"]["properties"]["rows"]["items"]["properties"]["population"]["type"],
+        json!(["integer", "null"]),
+        "{what}"
+    );
+    let page1 = &r["page1"];
+    assert_eq!(page1["is_error"], false, "{what}: {page1}");
+    assert_eq!(page1["structured"]["rows"][0]["name"], "Paris", "{what}");
+    assert_eq!(page1["structured"]["truncated"], true, "{what}");
+    assert!(
+        page1["text"][0].as_str().unwrap().contains("Paris"),
+        "{what}"
+    );
+    assert_eq!(
+        r["page2"]["structured"]["rows"][0]["name"], "Lyon",
+        "{what}"
+    );
+    // invalid arguments: a tool error naming each parameter and rule
+    let bad = &r["bad_args"];
+    assert_eq!(bad["is_error"], true, "{what}");
+    let text = bad["text"][0].as_str().unwrap();
+    assert!(
+        text.contains("`extra`") && text.contains("pattern"),
+        "{what}: {text}"
+    );
+    // a source failure: a tool error, not a protocol failure
+    assert_eq!(r["broken"]["is_error"], true, "{what}");
+    assert!(
+        r["broken"]["text"][0].as_str().unwrap().contains("E602"),
+        "{what}"
+    );
+    assert!(
+        r["unknown_tool"]
+            .as_str()
+            .unwrap()
+            .contains("no tool `no_such_tool`"),
+        "{what}: {}",
+        r["unknown_tool"]
+    );
+    assert_eq!(
+        r["source_resource"]["tables"]["cities"][2],
+        json!({"name": "population", "type": "int64", "nullable": true}),
+        "{what}"
+    );
+    assert_eq!(
+        r["widget_resource"]["data"]["big"]["rows"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4,
+        "{what}"
+    );
+}
+
+#[test]
+fn the_python_mcp_sdk_uses_the_tools_over_http_and_stdio_in_both_protocol_eras() {
+    let p = project("mcp");
+    let s = serve(&p.dir, &["--no-reload"]);
+    let url = format!("http://127.0.0.1:{}/mcp", s.port);
+    let modern = python_client("auto", &url);
+    assert_eq!(modern["protocol_version"], "2026-07-28");
+    check_report(&modern, "http auto");
+    let legacy = python_client("legacy", &url);
+    assert_eq!(legacy["protocol_version"], "2025-11-25");
+    check_report(&legacy, "http legacy");
+    let stdio = format!(
+        "stdio:{}:{}",
+        env!("CARGO_BIN_EXE_widgettdc"),
+        p.dir.display()
+    );
+    let r = python_client("auto", &stdio);
+    assert_eq!(r["protocol_version"], "2026-07-28");
+    check_report(&r, "stdio auto");
+    let r = python_client("legacy", &stdio);
+    assert_eq!(r["protocol_version"], "2025-11-25");
+    check_report(&r, "stdio legacy");
+    // a toolset at its own path
+    let geo = python_client("auto", &format!("{url}/geo"));
+    let names: Vec<&String> = geo["tools"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["cities_by_country"]);
+    let (status, _) = json_call(s.port, "POST", "/mcp/nope", "{}");
+    assert_eq!(status, 404);
+}

@@ -63,6 +63,10 @@ pub struct Service {
     runtime: RwLock<Arc<Runtime>>,
     pub options: ServeOptions,
     pub(crate) peers: std::sync::Mutex<Vec<rmcp::Peer<rmcp::RoleServer>>>,
+    /// `subscriptions/listen` streams (2026-07-28 clients), by a private id.
+    pub(crate) sinks:
+        std::sync::Mutex<std::collections::HashMap<u64, rmcp::service::SubscriptionSink>>,
+    pub(crate) next_sink: std::sync::atomic::AtomicU64,
 }
 
 impl Service {
@@ -74,6 +78,8 @@ impl Service {
             runtime: RwLock::new(Arc::new(runtime)),
             options,
             peers: std::sync::Mutex::new(Vec::new()),
+            sinks: std::sync::Mutex::new(std::collections::HashMap::new()),
+            next_sink: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 

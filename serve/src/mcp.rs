@@ -176,8 +176,19 @@ pub fn source_json(rt: &Runtime, name: &str) -> Option<Value> {
     }))
 }
 
-/// Tell every connected session (2025-11-25 handshake) that the tools changed.
+/// Tell every connected session (2025-11-25 handshake) and every `subscriptions/listen` stream
+/// (2026-07-28) that the tools changed.
 pub async fn notify_tools_changed(service: &Service) {
+    let sinks: Vec<rmcp::service::SubscriptionSink> = service
+        .sinks
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .cloned()
+        .collect();
+    for s in sinks {
+        let _ = s.notify_tool_list_changed().await;
+    }
     let peers: Vec<rmcp::Peer<RoleServer>> =
         std::mem::take(&mut *service.peers.lock().unwrap_or_else(|e| e.into_inner()));
     let mut alive = Vec::new();
@@ -328,6 +339,32 @@ impl ServerHandler for McpHandler {
                 Some(json!({"uri": uri})),
             )),
         }
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &rmcp::model::SubscriptionFilter,
+    ) -> Option<rmcp::model::SubscriptionFilter> {
+        Some(requested.supported_by(&self.get_info().capabilities))
+    }
+
+    async fn listen(&self, context: rmcp::service::SubscriptionContext) -> Result<(), ErrorData> {
+        let id = self
+            .service
+            .next_sink
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.service
+            .sinks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, context.sink().clone());
+        context.cancelled().await;
+        self.service
+            .sinks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        Ok(())
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {

@@ -619,3 +619,116 @@ fn the_python_mcp_sdk_uses_the_tools_over_http_and_stdio_in_both_protocol_eras()
     let (status, _) = json_call(s.port, "POST", "/mcp/nope", "{}");
     assert_eq!(status, 404);
 }
+
+/// The MCP Inspector's CLI (`@modelcontextprotocol/inspector` 2.x, Node 22; `.ci/run` installs
+/// both under `$WIDGETTDC_MCP_DIR`): its JSON result for one method.
+fn inspector(era: &str, target: &[&str], method: &[&str]) -> Value {
+    let dir = std::env::var_os("WIDGETTDC_MCP_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/widgettdc-mcp")
+        });
+    let node = dir.join("node_modules/node/bin/node");
+    let cli =
+        dir.join("node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js");
+    for p in [&node, &cli] {
+        assert!(
+            p.exists(),
+            "{} is missing: run `npm install --prefix {} node@22 @modelcontextprotocol/inspector@2` (.ci/run does)",
+            p.display(),
+            dir.display()
+        );
+    }
+    let out = Command::new(node)
+        .arg(cli)
+        .args(["--cli", "--protocol-era", era, "--format", "json", "-q"])
+        .args(method)
+        .args(target)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "inspector {era} {method:?}: {e}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn the_mcp_inspector_cli_lists_and_calls_tools_in_both_eras_over_http_and_stdio() {
+    let p = project("inspector");
+    let s = serve(&p.dir, &["--no-reload"]);
+    let url = format!("http://127.0.0.1:{}/mcp", s.port);
+    let binary = env!("CARGO_BIN_EXE_widgettdc");
+    let dir = p.dir.to_str().unwrap();
+    let stdio: Vec<&str> = vec![binary, "serve", "-p", dir, "--mcp", "stdio", "--no-reload"];
+    for era in ["modern", "legacy"] {
+        for (how, target) in [("http", vec![url.as_str()]), ("stdio", stdio.clone())] {
+            let what = format!("{era} {how}");
+            let list = inspector(era, &target, &["--method", "tools/list"]);
+            let tools = list["result"]["tools"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{what}: {list}"));
+            let t = tools.iter().find(|t| t["name"] == "big_cities").unwrap();
+            assert_eq!(t["annotations"]["readOnlyHint"], true, "{what}");
+            assert!(
+                t["outputSchema"]["properties"]["rows"].is_object(),
+                "{what}"
+            );
+            let call = inspector(
+                era,
+                &target,
+                &[
+                    "--method",
+                    "tools/call",
+                    "--tool-name",
+                    "cities_by_country",
+                    "--tool-args-json",
+                    r#"{"country": "DE"}"#,
+                ],
+            );
+            assert_eq!(call["result"]["isError"], false, "{what}: {call}");
+            assert_eq!(
+                call["result"]["structuredContent"]["rows"][0]["name"], "Berlin",
+                "{what}"
+            );
+            // a rule broken: a tool error that names the parameter
+            let bad = inspector(
+                era,
+                &target,
+                &[
+                    "--method",
+                    "tools/call",
+                    "--tool-name",
+                    "cities_by_country",
+                    "--tool-args-json",
+                    r#"{"country": "germany"}"#,
+                ],
+            );
+            assert_eq!(bad["result"]["isError"], true, "{what}: {bad}");
+            assert!(
+                bad["result"]["content"][0]["text"]
+                    .as_str()
+                    .unwrap()
+                    .contains("`country`"),
+                "{what}"
+            );
+            let read = inspector(
+                era,
+                &target,
+                &[
+                    "--method",
+                    "resources/read",
+                    "--uri",
+                    "widgettdc://sources/cities",
+                ],
+            );
+            let text = read["result"]["contents"][0]["text"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{what}: {read}"));
+            assert!(text.contains("population"), "{what}: {text}");
+        }
+    }
+}

@@ -107,11 +107,10 @@ fn page_result(page: &results::Page) -> CallToolResult {
     r
 }
 
+/// An error as a tool result: text only (structured content would have to fit the tool's
+/// `outputSchema`, which describes rows).
 fn error_result(errors: &[RuntimeError]) -> CallToolResult {
-    let mut r = CallToolResult::error(vec![ContentBlock::text(crate::errors_text(errors))]);
-    r.structured_content =
-        Some(json!({"errors": errors.iter().map(crate::error_json).collect::<Vec<_>>()}));
-    r
+    CallToolResult::error(vec![ContentBlock::text(crate::errors_text(errors))])
 }
 
 /// Run a call: arguments checked and bound by the runtime, a page of the result back.

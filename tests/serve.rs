@@ -732,3 +732,100 @@ fn the_mcp_inspector_cli_lists_and_calls_tools_in_both_eras_over_http_and_stdio(
         }
     }
 }
+
+fn psql(sql: &str) {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qc",
+            sql,
+        ])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct PgSchema(String);
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc"])
+            .arg(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0))
+            .output();
+    }
+}
+
+/// A widget that declares a Postgres `channel:` (and no refresh) gets a new event when the
+/// channel is notified, against the real PostgreSQL server.
+#[test]
+fn widget_events_follow_postgres_notify() {
+    let schema = PgSchema(format!("wt_serve_{}", std::process::id()));
+    let s = &schema.0;
+    psql(&format!(
+        "DROP SCHEMA IF EXISTS {s} CASCADE; CREATE SCHEMA {s}; \
+         CREATE TABLE {s}.alerts (id int PRIMARY KEY, level text NOT NULL); \
+         INSERT INTO {s}.alerts VALUES (1, 'high'), (2, 'low')"
+    ));
+    let dir = std::env::temp_dir().join(format!("wt-serve-notify-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let channel = format!("{s}_alerts");
+    std::fs::write(
+        dir.join("spec.yaml"),
+        format!(
+            "version: 1
+sources:
+  pg:
+    kind: postgres
+    url: postgres://postgres@127.0.0.1:5432/test
+    tls: {{ mode: disable }}
+    tables:
+      {s}.alerts: {{ columns: {{ id: int32, level: string }} }}
+tools:
+  high_alerts:
+    sql: SELECT id FROM pg.{s}.alerts WHERE level = 'high' ORDER BY id
+widgets:
+  dashboard:
+    data:
+      high: {{ tool: high_alerts, channel: {channel} }}
+"
+        ),
+    )
+    .unwrap();
+    let server = serve(&dir, &["--no-reload"]);
+    let mut events = open_events(server.port, None);
+    let first = sse_events(&mut events, 1, Duration::from_secs(30));
+    assert_eq!(first.len(), 1, "no first event");
+    assert_eq!(
+        first[0].1["data"]["high"]["rows"],
+        json!([{"id": 1}]),
+        "{}",
+        first[0].1
+    );
+    // a change without a notification is not pushed (there is no refresh)
+    psql(&format!("INSERT INTO {s}.alerts VALUES (3, 'high')"));
+    assert!(sse_events(&mut events, 1, Duration::from_millis(1500)).is_empty());
+    // the notification is
+    psql(&format!("NOTIFY {channel}, 'new alert'"));
+    let second = sse_events(&mut events, 1, Duration::from_secs(30));
+    assert_eq!(second.len(), 1, "no event after NOTIFY");
+    assert_eq!(
+        second[0].1["data"]["high"]["rows"],
+        json!([{"id": 1}, {"id": 3}])
+    );
+    drop(events);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -178,6 +178,29 @@ impl Runtime {
         })
     }
 
+    /// Notifications on a Postgres source's `LISTEN` channel (a widget's `channel:`).
+    pub async fn listen(
+        &self,
+        source: &str,
+        channel: &str,
+    ) -> Result<tokio::sync::mpsc::Receiver<String>> {
+        let schema = self
+            .ctx
+            .catalog("datafusion")
+            .and_then(|c| c.schema(source))
+            .ok_or_else(|| {
+                RuntimeError::new(Code::SourceUnavailable, format!("there is no source `{source}`"))
+            })?;
+        match schema.downcast_ref::<crate::sources::database::DatabaseSchema>() {
+            Some(db) => db.listen(channel).await,
+            None => Err(RuntimeError::new(
+                Code::SourceUnavailable,
+                format!("source `{source}` is not a postgres source: it has no LISTEN/NOTIFY channels"),
+            )
+            .help("remove `channel:` from the widget data, or use `refresh:`")),
+        }
+    }
+
     pub fn context(&self) -> &SessionContext {
         &self.ctx
     }

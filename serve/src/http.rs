@@ -435,6 +435,7 @@ async fn list_widgets(State(s): State<AppState>) -> Response {
                     "tool": d.tool,
                     "params": d.params,
                     "refresh_ms": d.refresh.map(|r| r.as_millis() as u64),
+                    "channel": d.channel,
                 }))).collect::<Map<String, Value>>(),
             })
         })
@@ -483,12 +484,54 @@ async fn widget_events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    // widget data with a Postgres `channel:` are fetched again when it is notified
+    let (wake_tx, wake_rx) = tokio::sync::mpsc::channel::<()>(16);
+    let mut listen_errors = Vec::new();
+    if let Some(w) = rt.compiled.widgets.get(&name) {
+        for d in w.data.values() {
+            let Some(channel) = &d.channel else { continue };
+            let source = rt.tool(&d.tool).ok().and_then(|t| {
+                t.sources.iter().find(|s| {
+                    rt.project
+                        .sources
+                        .get(*s)
+                        .is_some_and(|c| c.value.kind() == "postgres")
+                }).cloned()
+            });
+            let Some(source) = source else {
+                listen_errors.push(RuntimeError::new(
+                    Code::SourceUnavailable,
+                    format!("widget `{name}`: tool `{}` reads no postgres source, so channel `{channel}` is never notified", d.tool),
+                ));
+                continue;
+            };
+            match rt.listen(&source, channel).await {
+                Ok(mut rx) => {
+                    let wake = wake_tx.clone();
+                    tokio::spawn(async move {
+                        while rx.recv().await.is_some() {
+                            // a full queue already holds a wake-up
+                            let _ = wake.try_send(());
+                            if wake.is_closed() {
+                                break;
+                            }
+                        }
+                    });
+                }
+                Err(e) => listen_errors.push(e),
+            }
+        }
+    }
+    drop(wake_tx);
     struct St {
         service: Arc<Service>,
         name: String,
         last: Option<String>,
         first: bool,
         cancel: CancellationToken,
+        wake: tokio::sync::mpsc::Receiver<()>,
+        wake_open: bool,
+        errors: Vec<RuntimeError>,
     }
     let st = St {
         service: Arc::clone(&s.service),
@@ -496,16 +539,45 @@ async fn widget_events(
         last: last_seen,
         first: true,
         cancel: s.cancel.clone(),
+        wake: wake_rx,
+        wake_open: true,
+        errors: listen_errors,
     };
     let events = futures::stream::unfold(st, |mut st| async move {
+        if let Some(e) = st.errors.pop() {
+            let event = Event::default()
+                .event("error")
+                .json_data(json!({"error": crate::error_json(&e)}))
+                .unwrap_or_else(|_| Event::default().event("error"));
+            return Some((Ok::<_, Infallible>(event), st));
+        }
         loop {
             let rt = st.service.runtime();
             let w = rt.compiled.widgets.get(&st.name)?.clone();
             if !st.first {
-                let wait = refresh_of(&w)?;
+                let refresh = refresh_of(&w);
+                let sleep = async {
+                    match refresh {
+                        Some(d) => tokio::time::sleep(d).await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     _ = st.cancel.cancelled() => return None,
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = sleep => {}
+                    woke = st.wake.recv(), if st.wake_open => {
+                        if woke.is_none() {
+                            st.wake_open = false;
+                            if refresh.is_none() {
+                                // no refresh and no channel left: the data will not be fetched again
+                                st.cancel.cancelled().await;
+                                return None;
+                            }
+                            continue;
+                        }
+                        // several notifications at once: one fetch
+                        while st.wake.try_recv().is_ok() {}
+                    }
                 }
             }
             st.first = false;

@@ -477,6 +477,23 @@ pub struct DatabaseSchema {
 }
 
 impl DatabaseSchema {
+    /// `LISTEN` on a channel of this Postgres source (see [`super::pg_listen`]).
+    pub async fn listen(&self, channel: &str) -> Result<tokio::sync::mpsc::Receiver<String>> {
+        if self.db.engine != Engine::Postgres {
+            return Err(RuntimeError::new(
+                Code::SourceUnavailable,
+                format!(
+                    "source `{}` is {}: only postgres sources have LISTEN/NOTIFY channels",
+                    self.db.source,
+                    self.db.engine.name()
+                ),
+            )
+            .help("remove `channel:` from the widget data, or use `refresh:`"));
+        }
+        super::pg_listen::listen(&self.db.source, &self.db.params, channel, self.db.connect_timeout)
+            .await
+    }
+
     /// The schema's tables, or why they cannot be listed.
     pub async fn list(&self) -> Result<Vec<String>> {
         self.db.tables(&self.schema).await

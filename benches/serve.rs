@@ -1,0 +1,418 @@
+//! Benchmark: `widgettdc serve` under load, against PostgreSQL's own pgbench in the same run.
+//!
+//! Run with `cargo bench --bench serve` (needs the PostgreSQL server of the machine: 127.0.0.1:5432,
+//! user postgres, database `test`; and `pgbench`). Measurements:
+//!
+//! 1. A point query by primary key on a 100,000-row Postgres table, as a widgettdc tool
+//!    (`SELECT id, name, balance FROM pg.bench_serve.accounts WHERE id = $id`), called by 32
+//!    concurrent clients for `WIDGETTDC_BENCH_SECS` (default 10) seconds each way:
+//!    - `pgbench -M prepared -c 32 -j 2` running the same statement (per-transaction log → p50/p99);
+//!    - `POST /v1/tools/account` over HTTP (keep-alive connections, one per client);
+//!    - `tools/call` over MCP streamable HTTP (an rmcp client per client, stateless 2026-07-28).
+//!      Targets: p50 ≤ 1.5× pgbench, throughput ≥ 60% of pgbench.
+//! 2. A widget's events endpoint with 1,000 Server-Sent Events connections held open: the server's
+//!    resident memory per connection, and the p50/p99 of `GET /v1/widgets/{name}` meanwhile.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ROWS: i64 = 100_000;
+const CLIENTS: usize = 32;
+
+fn secs() -> u64 {
+    std::env::var("WIDGETTDC_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10)
+}
+
+fn psql(sql: &str) {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+struct Stats {
+    n: usize,
+    p50: f64,
+    p99: f64,
+    tps: f64,
+}
+
+fn stats(mut ms: Vec<f64>, elapsed: Duration) -> Stats {
+    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    Stats {
+        n: ms.len(),
+        p50: percentile(&ms, 0.5),
+        p99: percentile(&ms, 0.99),
+        tps: ms.len() as f64 / elapsed.as_secs_f64(),
+    }
+}
+
+fn print(name: &str, s: &Stats, base: Option<&Stats>) {
+    let ratio = base
+        .map(|b| {
+            format!(
+                "  p50 {:.2}× · throughput {:.0}% of pgbench",
+                s.p50 / b.p50,
+                100.0 * s.tps / b.tps
+            )
+        })
+        .unwrap_or_default();
+    println!(
+        "{name:<24} {:>8} calls  p50 {:>7.3} ms  p99 {:>7.3} ms  {:>8.0} /s{ratio}",
+        s.n, s.p50, s.p99, s.tps
+    );
+}
+
+fn pgbench(dir: &Path) -> Stats {
+    let script = dir.join("point.sql");
+    std::fs::write(
+        &script,
+        format!("\\set id random(1, {ROWS})\nSELECT id, name, balance FROM bench_serve.accounts WHERE id = :id;\n"),
+    )
+    .unwrap();
+    let logs = dir.join("pgbench-log");
+    let _ = std::fs::remove_dir_all(&logs);
+    std::fs::create_dir_all(&logs).unwrap();
+    let started = Instant::now();
+    let out = Command::new("pgbench")
+        .current_dir(&logs)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-n",
+            "-M",
+            "prepared",
+            "-c",
+            &CLIENTS.to_string(),
+            "-j",
+            "2",
+        ])
+        .args(["-T", &secs().to_string(), "-l", "-f"])
+        .arg(&script)
+        .arg("test")
+        .output()
+        .expect("pgbench runs");
+    let elapsed = started.elapsed();
+    assert!(
+        out.status.success(),
+        "pgbench: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // per-transaction log lines: client_id transaction_no time(µs) script_no time_epoch time_us
+    let mut ms = Vec::new();
+    for e in std::fs::read_dir(&logs).unwrap().flatten() {
+        for line in std::fs::read_to_string(e.path()).unwrap().lines() {
+            if let Some(us) = line
+                .split_whitespace()
+                .nth(2)
+                .and_then(|x| x.parse::<f64>().ok())
+            {
+                ms.push(us / 1000.0);
+            }
+        }
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let tps: f64 = stdout
+        .lines()
+        .find(|l| l.starts_with("tps"))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0.0);
+    let avg: f64 = stdout
+        .lines()
+        .find(|l| l.starts_with("latency average"))
+        .and_then(|l| l.split('=').nth(1))
+        .and_then(|x| x.split_whitespace().next())
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(f64::NAN);
+    println!("pgbench reports: latency average {avg} ms, tps {tps:.0} (its per-transaction log gives the percentiles below)");
+    let mut s = stats(ms, elapsed);
+    if tps > 0.0 {
+        s.tps = tps;
+    }
+    s
+}
+
+fn serve(project: &Path) -> (Killed, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_widgettdc"))
+        .args([
+            "serve",
+            "-p",
+            project.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--no-reload",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let port = loop {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "serve exited");
+        if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
+            break rest
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+        }
+    };
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while err.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            sink.clear();
+        }
+    });
+    (Killed(child), port)
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Random ids without a dependency: a xorshift per client.
+fn next_id(state: &mut u64) -> i64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    (*state % ROWS as u64) as i64 + 1
+}
+
+async fn http_load(port: u16) -> Stats {
+    let until = Instant::now() + Duration::from_secs(secs());
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
+            let url = format!("http://127.0.0.1:{port}/v1/tools/account");
+            let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (c as u64 + 1);
+            let mut ms = Vec::new();
+            while Instant::now() < until {
+                let id = next_id(&mut seed);
+                let t = Instant::now();
+                let r = client
+                    .post(&url)
+                    .body(format!("{{\"id\": {id}}}"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "{}", r.status());
+                let body = r.bytes().await.unwrap();
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                assert!(body.starts_with(b"{\"columns\""));
+            }
+            ms
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    stats(all, started.elapsed())
+}
+
+async fn mcp_load(port: u16) -> Stats {
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::ServiceExt;
+    let until = Instant::now() + Duration::from_secs(secs());
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        tasks.push(tokio::spawn(async move {
+            let transport =
+                StreamableHttpClientTransport::from_uri(format!("http://127.0.0.1:{port}/mcp"));
+            let client = ().serve(transport).await.expect("MCP client connects");
+            let mut seed = 0x2545_F491_4F6C_DD1Du64 ^ (c as u64 + 1);
+            let mut ms = Vec::new();
+            while Instant::now() < until {
+                let id = next_id(&mut seed);
+                let mut p = CallToolRequestParams::new("account");
+                p.arguments = Some(serde_json::json!({"id": id}).as_object().unwrap().clone());
+                let t = Instant::now();
+                let r = client.call_tool(p).await.expect("tools/call");
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                assert_ne!(r.is_error, Some(true));
+            }
+            let _ = client.cancel().await;
+            ms
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    stats(all, started.elapsed())
+}
+
+fn sse_bench(port: u16, pid: u32) {
+    const CONNS: usize = 1000;
+    let before = rss_kb(pid);
+    let mut conns = Vec::new();
+    for _ in 0..CONNS {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(format!("GET /v1/widgets/board/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n").as_bytes())
+            .unwrap();
+        conns.push(s);
+    }
+    // wait until every connection got its first event
+    for s in &mut conns {
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut buf = [0u8; 4096];
+        let mut seen = Vec::new();
+        while !String::from_utf8_lossy(&seen).contains("event: data") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "connection closed");
+            seen.extend_from_slice(&buf[..n]);
+        }
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let held = rss_kb(pid);
+    // fetches of the widget while the connections are held
+    let mut ms = Vec::new();
+    let started = Instant::now();
+    for _ in 0..200 {
+        let t = Instant::now();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(format!("GET /v1/widgets/board HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut body = Vec::new();
+        s.read_to_end(&mut body).unwrap();
+        assert!(body.starts_with(b"HTTP/1.1 200"));
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let f = stats(ms, started.elapsed());
+    println!(
+        "SSE: {CONNS} connections held; server RSS {:.1} MB before, {:.1} MB with them: {:.1} KB per connection",
+        before as f64 / 1024.0,
+        held as f64 / 1024.0,
+        (held.saturating_sub(before)) as f64 / CONNS as f64
+    );
+    print("widget fetch (1,000 SSE)", &f, None);
+    drop(conns);
+}
+
+fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = std::env::temp_dir().join(format!("wt-bench-serve-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    psql("DROP SCHEMA IF EXISTS bench_serve CASCADE; CREATE SCHEMA bench_serve");
+    psql(&format!(
+        "CREATE TABLE bench_serve.accounts (id bigint PRIMARY KEY, name text NOT NULL, balance numeric(12,2) NOT NULL); \
+         INSERT INTO bench_serve.accounts SELECT i, 'account ' || i, (i * 7 % 100000) / 100.0 FROM generate_series(1, {ROWS}) i; \
+         ANALYZE bench_serve.accounts"
+    ));
+    std::fs::write(
+        dir.join("spec.yaml"),
+        "version: 1
+sources:
+  pg:
+    kind: postgres
+    url: postgres://postgres@127.0.0.1:5432/test
+    tls: { mode: disable }
+    pool: { max_size: 32 }
+    tables:
+      bench_serve.accounts:
+        columns: { id: { type: int64, nullable: false }, name: string, balance: 'decimal(12, 2)' }
+tools:
+  account:
+    description: One account by id.
+    parameters:
+      id: { type: integer }
+    sql: SELECT id, name, balance FROM pg.bench_serve.accounts WHERE id = $id
+widgets:
+  board:
+    data:
+      one: { tool: account, params: { id: 42 }, refresh: 5s }
+",
+    )
+    .unwrap();
+    let (server, port) = serve(&dir);
+    let exec = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // warm-up: the pool, the plans
+    exec.block_on(async {
+        let c = reqwest::Client::new();
+        for id in 1..200 {
+            let r = c
+                .post(format!("http://127.0.0.1:{port}/v1/tools/account"))
+                .body(format!("{{\"id\": {id}}}"))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+        }
+    });
+    println!(
+        "point query by primary key, {CLIENTS} concurrent clients, {} s each:",
+        secs()
+    );
+    let pg = pgbench(&dir);
+    print("pgbench -M prepared", &pg, None);
+    let http = exec.block_on(http_load(port));
+    print("widgettdc HTTP /v1/tools", &http, Some(&pg));
+    let mcp = exec.block_on(mcp_load(port));
+    print("widgettdc MCP tools/call", &mcp, Some(&pg));
+    sse_bench(port, server.0.id());
+    drop(server);
+    psql("DROP SCHEMA IF EXISTS bench_serve CASCADE");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -264,6 +264,16 @@ fn the_widget_api_answers_every_endpoint_and_rejects_bad_input_clearly() {
     );
     let (status, e) = json_call(port, "POST", "/v1/tools/broken", "{}");
     assert_eq!(status, 502, "{e}");
+    // the source answers its probe, but a query over it just failed: degraded, with the error
+    let (_, sources) = json_call(port, "GET", "/v1/sources", "");
+    assert_eq!(sources[0]["health"], "degraded", "{sources}");
+    assert!(
+        sources[0]["last_error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Cast error"),
+        "{sources}"
+    );
     let (status, e) = json_call(
         port,
         "POST",

@@ -19,13 +19,17 @@ pub struct SourceInfo {
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// ok | down | declared
+    /// ok | degraded (the probe answered, but slowly or after a recent failure of a query) |
+    /// down | declared (an API: nothing to probe)
     pub health: &'static str,
     /// How long the probe took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The last failure of a query that read this source (while serving), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<LastError>,
     /// SQL names of its tables.
     pub tables: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -43,7 +47,18 @@ pub struct ToolInfo {
     pub description: Option<String>,
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct LastError {
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub message: String,
+}
+
 const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
+/// A probe slower than this makes a source `degraded`.
+const SLOW_PROBE: Duration = Duration::from_secs(1);
+/// A failure this recent makes a source that answers its probe `degraded`.
+const RECENT_FAILURE: Duration = Duration::from_secs(300);
 
 impl Runtime {
     /// Describe and probe every source (concurrently bounded by the probe timeout each).
@@ -58,6 +73,7 @@ impl Runtime {
                 health: "ok",
                 latency_ms: None,
                 error: None,
+                last_error: None,
                 tables: Vec::new(),
                 tools: Vec::new(),
                 resources: Vec::new(),
@@ -76,8 +92,22 @@ impl Runtime {
                     info.error = Some(format!("no answer within {PROBE_TIMEOUT:?}"));
                 }
             }
+            let took = started.elapsed();
             if info.health != "declared" {
-                info.latency_ms = Some((started.elapsed().as_secs_f64() * 1e4).round() / 10.0);
+                info.latency_ms = Some((took.as_secs_f64() * 1e4).round() / 10.0);
+            }
+            if let Some((at, message)) = self.last_failure(name) {
+                let recent = at.elapsed().map(|d| d < RECENT_FAILURE).unwrap_or(true);
+                if recent && matches!(info.health, "ok" | "declared") {
+                    info.health = "degraded";
+                }
+                info.last_error = Some(LastError {
+                    at: chrono::DateTime::<chrono::Utc>::from(at).to_rfc3339(),
+                    message,
+                });
+            }
+            if info.health == "ok" && took > SLOW_PROBE {
+                info.health = "degraded";
             }
             out.push(info);
         }

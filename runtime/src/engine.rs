@@ -51,6 +51,8 @@ pub struct Runtime {
     /// The schema holding MCP tool results while a statement is planned.
     mcp_results: Arc<datafusion::catalog::MemorySchemaProvider>,
     next_call: std::sync::atomic::AtomicUsize,
+    /// The last failure seen per source (for `discover`'s health), with when it happened.
+    failures: std::sync::Mutex<HashMap<String, (std::time::SystemTime, String)>>,
 }
 
 /// The DataFusion configuration: the compiler's planner settings, plus the runtime's.
@@ -175,7 +177,42 @@ impl Runtime {
             mcp,
             mcp_results,
             next_call: std::sync::atomic::AtomicUsize::new(0),
+            failures: std::sync::Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Remember that running `tool` failed because of a source: the source the error names, or
+    /// the tool's only source. Argument and planning errors are not the source's.
+    pub fn record_failure(&self, tool: &CompiledTool, e: &RuntimeError) {
+        if !matches!(
+            e.code,
+            Code::SourceUnavailable | Code::SourceRead | Code::QueryExecution
+        ) || e.internal
+        {
+            return;
+        }
+        let named = tool
+            .sources
+            .iter()
+            .find(|s| e.message.contains(&format!("`{s}`")));
+        let source = match (named, tool.sources.as_slice()) {
+            (Some(s), _) => s.clone(),
+            (None, [only]) => only.clone(),
+            _ => return,
+        };
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(source, (std::time::SystemTime::now(), e.message.clone()));
+    }
+
+    /// The last failure recorded for a source.
+    pub fn last_failure(&self, source: &str) -> Option<(std::time::SystemTime, String)> {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(source)
+            .cloned()
     }
 
     /// Notifications on a Postgres source's `LISTEN` channel (a widget's `channel:`).
@@ -189,13 +226,18 @@ impl Runtime {
             .catalog("datafusion")
             .and_then(|c| c.schema(source))
             .ok_or_else(|| {
-                RuntimeError::new(Code::SourceUnavailable, format!("there is no source `{source}`"))
+                RuntimeError::new(
+                    Code::SourceUnavailable,
+                    format!("there is no source `{source}`"),
+                )
             })?;
         match schema.downcast_ref::<crate::sources::database::DatabaseSchema>() {
             Some(db) => db.listen(channel).await,
             None => Err(RuntimeError::new(
                 Code::SourceUnavailable,
-                format!("source `{source}` is not a postgres source: it has no LISTEN/NOTIFY channels"),
+                format!(
+                    "source `{source}` is not a postgres source: it has no LISTEN/NOTIFY channels"
+                ),
             )
             .help("remove `channel:` from the widget data, or use `refresh:`")),
         }

@@ -491,12 +491,15 @@ async fn widget_events(
         for d in w.data.values() {
             let Some(channel) = &d.channel else { continue };
             let source = rt.tool(&d.tool).ok().and_then(|t| {
-                t.sources.iter().find(|s| {
-                    rt.project
-                        .sources
-                        .get(*s)
-                        .is_some_and(|c| c.value.kind() == "postgres")
-                }).cloned()
+                t.sources
+                    .iter()
+                    .find(|s| {
+                        rt.project
+                            .sources
+                            .get(*s)
+                            .is_some_and(|c| c.value.kind() == "postgres")
+                    })
+                    .cloned()
             });
             let Some(source) = source else {
                 listen_errors.push(RuntimeError::new(

@@ -194,8 +194,17 @@ pub async fn tool_page(
     offset: usize,
     limits: Limits,
 ) -> Result<Page, Vec<RuntimeError>> {
-    let df = rt.tool_frame(name, args).await?;
-    page_of(df, offset, limits).await.map_err(|e| vec![e])
+    let record = |errors: &[RuntimeError]| {
+        if let (Ok(tool), Some(e)) = (rt.tool(name), errors.first()) {
+            rt.record_failure(&tool, e);
+        }
+    };
+    let df = rt.tool_frame(name, args).await.inspect_err(|e| record(e))?;
+    page_of(df, offset, limits).await.map_err(|e| {
+        let errors = vec![e];
+        record(&errors);
+        errors
+    })
 }
 
 /// Read a result until the page is full (one row more tells whether it is truncated).

@@ -68,6 +68,9 @@ pub struct Database {
     factory: OnceCell<Factory>,
     /// Tables per schema, listed once.
     listed: Mutex<HashMap<String, Vec<String>>>,
+    /// Table providers (each read the table's columns from the database), kept for
+    /// [`PROVIDER_TTL`] so that a tool called again is not introspected again.
+    providers: Mutex<HashMap<(String, String), (std::time::Instant, Arc<dyn TableProvider>)>>,
     declared: Option<CatalogSource>,
 }
 
@@ -268,6 +271,7 @@ pub fn register(cx: &SourceCx) -> Result<Registration> {
         flavor: OnceCell::new(),
         factory: OnceCell::new(),
         listed: Mutex::new(HashMap::new()),
+        providers: Mutex::new(HashMap::new()),
         declared: cx.catalog.cloned(),
     });
     Ok(Registration::Schema {
@@ -278,6 +282,9 @@ pub fn register(cx: &SourceCx) -> Result<Registration> {
         catalog: Some(Arc::new(DatabaseCatalog { db, default_schema })),
     })
 }
+
+/// How long a table's columns, once read, are trusted (a query planned later reads them again).
+const PROVIDER_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Run `$call` on a direct connection of either engine (the two connection types differ).
 macro_rules! with_connection {
@@ -417,6 +424,32 @@ impl Database {
 
     /// A table provider (federated), or `None` if the schema has no such table.
     pub async fn table(&self, schema: &str, table: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        let key = (schema.to_string(), table.to_string());
+        if let Some((at, p)) = self
+            .providers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            if at.elapsed() < PROVIDER_TTL {
+                return Ok(Some(Arc::clone(p)));
+            }
+        }
+        let provider = self.read_table(schema, table).await?;
+        if let Some(p) = &provider {
+            self.providers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, (std::time::Instant::now(), Arc::clone(p)));
+        }
+        Ok(provider)
+    }
+
+    async fn read_table(
+        &self,
+        schema: &str,
+        table: &str,
+    ) -> Result<Option<Arc<dyn TableProvider>>> {
         // the listing has base tables; a view is found by reading its schema
         let listed = self.tables(schema).await?.iter().any(|t| t == table);
         let reference = TableReference::partial(schema, table);
@@ -490,8 +523,13 @@ impl DatabaseSchema {
             )
             .help("remove `channel:` from the widget data, or use `refresh:`"));
         }
-        super::pg_listen::listen(&self.db.source, &self.db.params, channel, self.db.connect_timeout)
-            .await
+        super::pg_listen::listen(
+            &self.db.source,
+            &self.db.params,
+            channel,
+            self.db.connect_timeout,
+        )
+        .await
     }
 
     /// The schema's tables, or why they cannot be listed.
@@ -596,6 +634,7 @@ mod tests {
             flavor: OnceCell::new(),
             factory: OnceCell::new(),
             listed: Mutex::new(HashMap::new()),
+            providers: Mutex::new(HashMap::new()),
             declared: None,
         };
         assert!(!format!("{db:?}").contains("hunter2"));

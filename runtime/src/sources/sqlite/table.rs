@@ -12,7 +12,7 @@ use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::Statistics;
 use datafusion::datasource::TableType;
-use datafusion::error::Result as DfResult;
+use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
@@ -90,7 +90,7 @@ impl TableProvider for SqliteTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
         limit: Option<usize>,
@@ -110,31 +110,66 @@ impl TableProvider for SqliteTable {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let mut sql = format!("SELECT {columns} FROM {}", ident(&self.table));
+        let select = format!("SELECT {columns} FROM {}", ident(&self.table));
         let wheres: Vec<String> = filters
             .iter()
             .filter_map(|f| filter_sql(f, &self.schema).map(|(s, _)| s))
             .collect();
-        if !wheres.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&wheres.join(" AND "));
-        }
-        if let Some(n) = limit {
-            sql.push_str(&format!(" LIMIT {n}"));
-        }
+        let statement = |extra: Option<String>| {
+            let mut sql = select.clone();
+            let all: Vec<&str> = wheres
+                .iter()
+                .map(String::as_str)
+                .chain(extra.as_deref())
+                .collect();
+            if !all.is_empty() {
+                sql.push_str(" WHERE ");
+                sql.push_str(&all.join(" AND "));
+            }
+            if let Some(n) = limit {
+                sql.push_str(&format!(" LIMIT {n}"));
+            }
+            sql
+        };
         let rows = self.db.row_estimates.get(&self.table).copied();
+        // a large table without a LIMIT is read in rowid ranges, one per partition, in parallel
+        // (SQLite reads one statement on one thread)
+        let partitions = state.config_options().execution.target_partitions.max(1);
+        let split = match (rows, limit) {
+            (Some(n), None) if partitions > 1 && n >= PARTITION_MIN_ROWS => {
+                let step = n.div_ceil(partitions) as i64;
+                (0..partitions as i64)
+                    .map(|i| {
+                        let (lo, hi) = (i * step, (i + 1) * step);
+                        let range = if i == 0 {
+                            format!("_rowid_ <= {hi}")
+                        } else if i == partitions as i64 - 1 {
+                            format!("_rowid_ > {lo}")
+                        } else {
+                            format!("_rowid_ > {lo} AND _rowid_ <= {hi}")
+                        };
+                        statement(Some(range))
+                    })
+                    .collect()
+            }
+            _ => vec![statement(None)],
+        };
         Ok(Arc::new(
             SqliteExec::new(
                 Arc::clone(&self.db),
                 self.table.clone(),
-                sql,
+                statement(None),
                 schema,
                 self.batch_size,
             )
+            .with_partitions(split)
             .with_estimate(rows, limit),
         ))
     }
 }
+
+/// Tables with at least this many rows (estimated) are read in parallel rowid ranges.
+const PARTITION_MIN_ROWS: usize = 100_000;
 
 /// Statistics from a row estimate (inexact: an upper bound, cut by a limit); no column stats.
 fn estimate(schema: &SchemaRef, rows: Option<usize>, limit: Option<usize>) -> Statistics {
@@ -154,6 +189,8 @@ pub struct SqliteExec {
     db: Arc<SqliteDb>,
     table: String,
     sql: String,
+    /// One statement per partition (the same rows as `sql`, split by rowid ranges).
+    partitions: Vec<String>,
     schema: SchemaRef,
     batch_size: usize,
     props: Arc<PlanProperties>,
@@ -178,11 +215,32 @@ impl SqliteExec {
             limit: None,
             db,
             table,
+            partitions: vec![sql.clone()],
             sql,
             schema,
             batch_size,
             props,
         }
+    }
+
+    /// Read the rows as these statements, one per partition.
+    pub fn with_partitions(mut self, statements: Vec<String>) -> Self {
+        if statements.is_empty() {
+            return self;
+        }
+        self.props = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&self.schema)),
+            Partitioning::UnknownPartitioning(statements.len()),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        self.partitions = statements;
+        self
+    }
+
+    /// The statements of the partitions.
+    pub fn partition_sql(&self) -> &[String] {
+        &self.partitions
     }
 
     /// The table's estimated row count and the limit in the SQL, for the planner's statistics.
@@ -204,7 +262,11 @@ impl SqliteExec {
 
 impl DisplayAs for SqliteExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "SqliteExec: source={} sql={}", self.db.source, self.sql)
+        write!(f, "SqliteExec: source={} sql={}", self.db.source, self.sql)?;
+        if self.partitions.len() > 1 {
+            write!(f, " partitions={} (rowid ranges)", self.partitions.len())?;
+        }
+        Ok(())
     }
 }
 
@@ -248,13 +310,19 @@ impl ExecutionPlan for SqliteExec {
 
     fn execute(
         &self,
-        _partition: usize,
+        partition: usize,
         _context: Arc<TaskContext>,
     ) -> DfResult<SendableRecordBatchStream> {
         let (tx, rx) = tokio::sync::mpsc::channel::<DfResult<RecordBatch>>(2);
         let db = Arc::clone(&self.db);
         let table = self.table.clone();
-        let sql = self.sql.clone();
+        let sql = self.partitions.get(partition).cloned().ok_or_else(|| {
+            DataFusionError::Internal(format!(
+                "SqliteExec has {} partitions, not {}",
+                self.partitions.len(),
+                partition + 1
+            ))
+        })?;
         let schema = Arc::clone(&self.schema);
         let batch_size = self.batch_size.max(1);
         tokio::task::spawn_blocking(move || {
@@ -271,8 +339,12 @@ impl ExecutionPlan for SqliteExec {
         )))
     }
 
-    fn partition_statistics(&self, _partition: Option<usize>) -> DfResult<Arc<Statistics>> {
-        Ok(Arc::new(estimate(&self.schema, self.rows, self.limit)))
+    fn partition_statistics(&self, partition: Option<usize>) -> DfResult<Arc<Statistics>> {
+        let rows = match partition {
+            Some(_) => self.rows.map(|n| n.div_ceil(self.partitions.len())),
+            None => self.rows,
+        };
+        Ok(Arc::new(estimate(&self.schema, rows, self.limit)))
     }
 }
 

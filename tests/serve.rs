@@ -839,3 +839,71 @@ widgets:
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// MCP clients are told when a reload changes the tools: `notifications/tools/list_changed` on a
+/// 2025-11-25 session, and through `subscriptions/listen` on 2026-07-28 (the Python SDK).
+#[test]
+fn mcp_clients_are_told_when_a_reload_changes_the_tools() {
+    let p = project("listchanged");
+    let s = serve(&p.dir, &[]);
+    let url = format!("http://127.0.0.1:{}/mcp", s.port);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/mcp_client.py");
+    let spec = std::fs::read_to_string(p.dir.join("spec.yaml")).unwrap();
+    for (i, mode) in ["legacy", "auto"].into_iter().enumerate() {
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .args([mode, url.as_str(), "watch"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.starts_with("READY") {
+            line.clear();
+            if out.read_line(&mut line).unwrap() == 0 {
+                let mut err = String::new();
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                panic!("{mode}: the client stopped before it was ready: {err}");
+            }
+        }
+        // a new tool: the project is reloaded and the session told
+        std::thread::sleep(Duration::from_millis(1100));
+        let tool = format!("extra_{i}");
+        std::fs::write(
+            p.dir.join("spec.yaml"),
+            spec.replace(
+                "toolsets:",
+                &format!("  {tool}:\n    sql: SELECT count(*) AS n FROM cities\ntoolsets:"),
+            ),
+        )
+        .unwrap();
+        line.clear();
+        out.read_line(&mut line).unwrap();
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert!(status.success(), "{mode}: {err}");
+        let report: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("{mode}: {e}: {line} {err}"));
+        assert!(
+            !report["before"].as_array().unwrap().contains(&json!(tool)),
+            "{report}"
+        );
+        assert!(
+            report["after"].as_array().unwrap().contains(&json!(tool)),
+            "{mode}: {report}"
+        );
+    }
+}

@@ -2,9 +2,12 @@
 `widgettdc serve`: it connects, lists and calls tools, pages, reads resources, and prints a
 JSON report for the Rust test to check.
 
-usage: mcp_client.py MODE TARGET
+usage: mcp_client.py MODE TARGET [watch]
   MODE    auto (server/discover, 2026-07-28) or legacy (the initialize handshake)
   TARGET  http://127.0.0.1:PORT/mcp[/<toolset>], or `stdio:BINARY:PROJECT_DIR`
+  watch   instead: list the tools, print READY, wait (60 s at most) for the server to say the
+          tools changed (`notifications/tools/list_changed`; on 2026-07-28 through
+          `subscriptions/listen`), list them again and print both lists
 """
 
 import asyncio
@@ -71,5 +74,36 @@ async def main(mode, target):
     print(json.dumps(report))
 
 
+async def watch(mode, target):
+    changed = asyncio.Event()
+
+    async def on_message(message):
+        method = getattr(getattr(message, "root", message), "method", None)
+        if method == "notifications/tools/list_changed" or type(message).__name__ == "ToolListChangedNotification":
+            changed.set()
+
+    report = {}
+    async with Client(target, mode=mode, read_timeout_seconds=60, message_handler=on_message) as client:
+        report["protocol_version"] = client.protocol_version
+        report["before"] = sorted(t.name for t in (await client.list_tools()).tools)
+        if mode == "legacy":
+            print("READY", flush=True)
+            await asyncio.wait_for(changed.wait(), 60)
+        else:
+            async with client.listen(tools_list_changed=True) as sub:
+                print("READY", flush=True)
+
+                async def first():
+                    async for event in sub:
+                        return type(event).__name__
+
+                report["event"] = await asyncio.wait_for(first(), 60)
+        report["after"] = sorted(t.name for t in (await client.list_tools(cache_mode="bypass")).tools)
+    print(json.dumps(report), flush=True)
+
+
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    if len(sys.argv) > 3 and sys.argv[3] == "watch":
+        asyncio.run(watch(sys.argv[1], sys.argv[2]))
+    else:
+        asyncio.run(main(sys.argv[1], sys.argv[2]))

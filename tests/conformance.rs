@@ -7,29 +7,13 @@
 //! fails on an unexpected failure and on a listed one that passes. `.ci/run` installs the suite and
 //! Node 22 (which it needs) under `$WIDGETTDC_MCP_DIR`.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-fn mcp_dir() -> PathBuf {
-    std::env::var_os("WIDGETTDC_MCP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/widgettdc-mcp")
-        })
-}
-
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
 
 fn run_suite(revision: &str) {
-    let dir = mcp_dir();
+    let dir = common::mcp_dir();
     let node = dir.join("node_modules/node/bin/node");
     let suite = dir.join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
     for p in [&node, &suite] {
@@ -41,36 +25,8 @@ fn run_suite(revision: &str) {
         );
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut server = Killed(
-        Command::new(env!("CARGO_BIN_EXE_widgettdc"))
-            .args(["serve", "-p"])
-            .arg(root.join("tests/fixtures/conformance"))
-            .args(["--listen", "127.0.0.1:0", "--no-reload"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut err = BufReader::new(server.0.stderr.take().unwrap());
-    let mut line = String::new();
-    let port: u16 = loop {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "serve exited");
-        if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
-            break rest
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-        }
-    };
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while err.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-            sink.clear();
-        }
-    });
+    let server = common::serve(&root.join("tests/fixtures/conformance"), &["--no-reload"]);
+    let port = server.port;
     let baseline = root.join(format!(
         "tests/conformance/expected-failures-{revision}.yaml"
     ));

@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -41,59 +41,7 @@ fn project(tag: &str) -> Project {
     Project { dir }
 }
 
-/// A running `widgettdc serve`, killed when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_widgettdc"))
-        .args([
-            "serve",
-            "-p",
-            dir.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let port = loop {
-        line.clear();
-        if err.read_line(&mut line).unwrap() == 0 {
-            let _ = child.kill();
-            panic!("serve exited before listening");
-        }
-        if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
-            break rest
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-        }
-    };
-    // keep draining stderr so the server never blocks on a full pipe
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while err.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-            sink.clear();
-        }
-    });
-    Server { child, port }
-}
+use common::serve;
 
 /// One HTTP/1.1 request on a fresh connection: (status, headers, body).
 fn http(
@@ -633,11 +581,7 @@ fn the_python_mcp_sdk_uses_the_tools_over_http_and_stdio_in_both_protocol_eras()
 /// The MCP Inspector's CLI (`@modelcontextprotocol/inspector` 2.x, Node 22; `.ci/run` installs
 /// both under `$WIDGETTDC_MCP_DIR`): its JSON result for one method.
 fn inspector(era: &str, target: &[&str], method: &[&str]) -> Value {
-    let dir = std::env::var_os("WIDGETTDC_MCP_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/widgettdc-mcp")
-        });
+    let dir = common::mcp_dir();
     let node = dir.join("node_modules/node/bin/node");
     let cli =
         dir.join("node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js");

@@ -13,6 +13,7 @@
 //!
 //! Dependencies flow one way: this crate uses the runtime and the compiler; the CLI uses it.
 
+pub mod codegen;
 pub mod http;
 pub mod mcp;
 pub mod results;

@@ -4,6 +4,7 @@
 //! arguments, a source that fails), 2 usage or IO error (no project to load).
 
 mod check;
+mod codegen;
 mod run;
 mod serve;
 
@@ -116,6 +117,12 @@ pub enum Command {
         #[command(flatten)]
         serve: serve::ServeArgs,
     },
+    /// Generate code from the project: `codegen ts` writes a typed TypeScript client for the
+    /// HTTP API of `widgettdc serve`.
+    Codegen {
+        #[command(subcommand)]
+        command: codegen::CodegenCommand,
+    },
     /// Live schemas: `schema pull` writes schema.lock.yaml from the sources.
     Schema {
         #[command(subcommand)]
@@ -184,6 +191,7 @@ pub fn main() -> i32 {
             run::discover(&project, matches!(format, CompileFormat::Json))
         }
         Command::Serve { project, serve } => serve::serve(&project, &serve),
+        Command::Codegen { command } => codegen::run(&command),
         Command::Schema {
             command: SchemaCommand::Pull { project },
         } => run::schema_pull(&project),

@@ -92,3 +92,65 @@ pub fn query_fails(dir: &std::path::Path, sql: &str) -> String {
     assert!(!e.contains("panicked"), "{e}");
     e
 }
+
+/// Where `.ci/run` installs the npm tools the tests drive (MCP servers, the conformance suite,
+/// the MCP Inspector, Node 22, TypeScript): `$WIDGETTDC_MCP_DIR`, default `~/.cache/widgettdc-mcp`.
+pub fn mcp_dir() -> std::path::PathBuf {
+    std::env::var_os("WIDGETTDC_MCP_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/widgettdc-mcp")
+        })
+}
+
+/// A running `widgettdc serve` on a free loopback port, killed when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `widgettdc serve -p DIR --listen 127.0.0.1:0 EXTRA...`, once it listens (the port is read
+/// from its `listening on` line; its stderr is drained so it never blocks on a full pipe).
+pub fn serve(dir: &std::path::Path, extra: &[&str]) -> Server {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_widgettdc"))
+        .args(["serve", "-p"])
+        .arg(dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    let port = loop {
+        line.clear();
+        if err.read_line(&mut line).unwrap() == 0 {
+            let _ = child.kill();
+            panic!("serve exited before listening");
+        }
+        if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
+            break rest
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+        }
+    };
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while err.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            sink.clear();
+        }
+    });
+    Server { child, port }
+}

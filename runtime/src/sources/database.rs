@@ -70,7 +70,7 @@ pub struct Database {
     listed: Mutex<HashMap<String, Vec<String>>>,
     /// Table providers (each read the table's columns from the database), kept for
     /// [`PROVIDER_TTL`] so that a tool called again is not introspected again.
-    providers: Mutex<HashMap<(String, String), (std::time::Instant, Arc<dyn TableProvider>)>>,
+    providers: Mutex<HashMap<(String, String), CachedProvider>>,
     declared: Option<CatalogSource>,
 }
 
@@ -282,6 +282,9 @@ pub fn register(cx: &SourceCx) -> Result<Registration> {
         catalog: Some(Arc::new(DatabaseCatalog { db, default_schema })),
     })
 }
+
+/// A table provider and when it was made.
+type CachedProvider = (std::time::Instant, Arc<dyn TableProvider>);
 
 /// How long a table's columns, once read, are trusted (a query planned later reads them again).
 const PROVIDER_TTL: std::time::Duration = std::time::Duration::from_secs(30);

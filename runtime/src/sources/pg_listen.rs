@@ -23,7 +23,9 @@ pub async fn listen(
     let fail = |what: &str, e: &dyn std::fmt::Display| {
         RuntimeError::new(
             Code::SourceUnavailable,
-            format!("postgres source `{source}`: cannot listen on channel `{channel}`: {what}: {e}"),
+            format!(
+                "postgres source `{source}`: cannot listen on channel `{channel}`: {what}: {e}"
+            ),
         )
         .help(format!(
             "check that the server is running and the connection settings of source `{source}`"

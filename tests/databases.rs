@@ -31,28 +31,7 @@ fn widgettdc() -> Command {
     c
 }
 
-fn psql(sql: &str) {
-    let out = Process::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qc",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::psql;
 
 /// A query's rows as text (`psql -At`).
 fn psql_rows(sql: &str) -> String {

@@ -687,28 +687,7 @@ fn the_mcp_inspector_cli_lists_and_calls_tools_in_both_eras_over_http_and_stdio(
     }
 }
 
-fn psql(sql: &str) {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qc",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use common::psql;
 
 struct PgSchema(String);
 

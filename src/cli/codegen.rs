@@ -4,10 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use widgettdc_compiler::render;
-use widgettdc_runtime::{Options, Runtime};
 
-use super::{width, ProjectArgs};
+use super::ProjectArgs;
 
 #[derive(Subcommand, Debug)]
 pub enum CodegenCommand {
@@ -29,31 +27,18 @@ pub fn run(command: &CodegenCommand) -> i32 {
 }
 
 fn ts(args: &ProjectArgs, out: &Path) -> i32 {
-    let mut env = widgettdc_compiler::Env::from_vars(std::env::vars());
-    env.strict = args.strict_env;
-    let rt = match Runtime::load(&args.project, &env, &Options::default()) {
+    let rt = match super::serve::load(args) {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
+        Err(problem) => {
+            eprintln!("{}", problem.text());
+            if let super::serve::Unservable::Errors(_) = problem {
+                eprintln!(
+                    "error: the project has errors, so no client is generated (run `widgettdc check`)"
+                );
+            }
+            return problem.exit_code();
         }
     };
-    let errors: Vec<_> = rt
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .cloned()
-        .collect();
-    if !errors.is_empty() {
-        eprintln!(
-            "{}",
-            render::human(&errors, &rt.project.files, false, width())
-        );
-        eprintln!(
-            "error: the project has errors, so no client is generated (run `widgettdc check`)"
-        );
-        return 1;
-    }
     let code = widgettdc_serve::codegen::typescript(&rt);
     let path = out.join("client.ts");
     if let Err(e) = std::fs::create_dir_all(out).and_then(|()| std::fs::write(&path, &code)) {

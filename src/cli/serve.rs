@@ -40,10 +40,33 @@ fn env(args: &ProjectArgs) -> widgettdc_compiler::Env {
     env
 }
 
-/// Load the project; `Err` with the rendered problems if it cannot be served.
-fn load(args: &ProjectArgs) -> Result<Runtime, String> {
-    let rt =
-        Runtime::load(&args.project, &env(args), &Options::default()).map_err(|e| e.to_string())?;
+/// Why a project cannot be served (or have a client generated).
+pub(super) enum Unservable {
+    /// It cannot be loaded (exit 2).
+    Load(String),
+    /// It has errors, rendered (exit 1).
+    Errors(String),
+}
+
+impl Unservable {
+    pub(super) fn exit_code(&self) -> i32 {
+        match self {
+            Unservable::Load(_) => 2,
+            Unservable::Errors(_) => 1,
+        }
+    }
+
+    pub(super) fn text(&self) -> &str {
+        match self {
+            Unservable::Load(s) | Unservable::Errors(s) => s,
+        }
+    }
+}
+
+/// Load the project; `Err` if it cannot be loaded or has errors.
+pub(super) fn load(args: &ProjectArgs) -> Result<Runtime, Unservable> {
+    let rt = Runtime::load(&args.project, &env(args), &Options::default())
+        .map_err(|e| Unservable::Load(format!("error: {e}")))?;
     let errors: Vec<_> = rt
         .diagnostics
         .iter()
@@ -51,7 +74,12 @@ fn load(args: &ProjectArgs) -> Result<Runtime, String> {
         .cloned()
         .collect();
     if !errors.is_empty() {
-        return Err(render::human(&errors, &rt.project.files, false, width()));
+        return Err(Unservable::Errors(render::human(
+            &errors,
+            &rt.project.files,
+            false,
+            width(),
+        )));
     }
     Ok(rt)
 }
@@ -103,7 +131,8 @@ async fn watch(args: ProjectArgs, service: Arc<Service>, cancel: CancellationTok
                 eprintln!("widgettdc: reloaded {}", args.project.display());
             }
             Ok(Err(problems)) => eprintln!(
-                "widgettdc: not reloaded, the project has errors (still serving the previous version):\n{problems}"
+                "widgettdc: not reloaded (still serving the previous version):\n{}",
+                problems.text()
             ),
             Err(e) => eprintln!("widgettdc: reload failed: {e}"),
         }
@@ -113,12 +142,14 @@ async fn watch(args: ProjectArgs, service: Arc<Service>, cancel: CancellationTok
 pub fn serve(project: &ProjectArgs, args: &ServeArgs) -> i32 {
     let rt = match load(project) {
         Ok(rt) => rt,
-        Err(problems) => {
-            eprintln!("{problems}");
-            eprintln!(
-                "error: the project has errors, so it cannot be served (run `widgettdc check`)"
-            );
-            return 1;
+        Err(problem) => {
+            eprintln!("{}", problem.text());
+            if let Unservable::Errors(_) = problem {
+                eprintln!(
+                    "error: the project has errors, so it cannot be served (run `widgettdc check`)"
+                );
+            }
+            return problem.exit_code();
         }
     };
     let options = ServeOptions {

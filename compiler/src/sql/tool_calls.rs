@@ -19,25 +19,12 @@ use crate::source::SourceFile;
 use super::locate::SqlLocator;
 use super::placeholders::{normalize, placeholder_name};
 
-/// The JSON type a declared parameter type is sent as.
-pub fn json_type_of(t: &TypeExpr) -> &'static str {
-    match t {
-        TypeExpr::Integer
-        | TypeExpr::Int8
-        | TypeExpr::Int16
-        | TypeExpr::Int32
-        | TypeExpr::Int64
-        | TypeExpr::UInt8
-        | TypeExpr::UInt16
-        | TypeExpr::UInt32
-        | TypeExpr::UInt64 => "integer",
-        TypeExpr::Number | TypeExpr::Float32 | TypeExpr::Float64 | TypeExpr::Decimal { .. } => {
-            "number"
-        }
-        TypeExpr::Boolean => "boolean",
-        TypeExpr::List(_) => "array",
-        _ => "string",
-    }
+/// The JSON type a declared parameter type is sent as (its JSON Schema `type`).
+pub fn json_type_of(t: &TypeExpr) -> String {
+    crate::plan::type_schema(t)["type"]
+        .as_str()
+        .unwrap_or("string")
+        .to_string()
 }
 
 /// The JSON type of a SQL argument as the runtime sends it (`None`: a parameter or an
@@ -155,7 +142,7 @@ pub fn check_call(
             );
             continue;
         };
-        let (actual, what) = match expr {
+        let (actual, what): (String, String) = match expr {
             Expr::Value(v) if placeholder_name(&v.value).is_some() => {
                 let p = placeholder_name(&v.value).unwrap_or_default();
                 let p = p.trim_start_matches('$');
@@ -165,7 +152,7 @@ pub fn check_call(
                 }
             }
             e => match literal_type(e) {
-                Some(t) => (t, format!("`{e}`")),
+                Some(t) => (t.to_string(), format!("`{e}`")),
                 None => {
                     out.push(
                         Diagnostic::error(
@@ -180,7 +167,7 @@ pub fn check_call(
                 }
             },
         };
-        if !fits(&decl.json_type, actual) {
+        if !fits(&decl.json_type, &actual) {
             out.push(
                 Diagnostic::error(
                     Code::ToolArgument,

@@ -13,10 +13,15 @@
 //! 2. A widget's events endpoint with 1,000 Server-Sent Events connections held open: the server's
 //!    resident memory per connection, and the p50/p99 of `GET /v1/widgets/{name}` meanwhile.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{psql, serve};
 
 const ROWS: i64 = 100_000;
 const CLIENTS: usize = 32;
@@ -26,39 +31,6 @@ fn secs() -> u64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10)
-}
-
-fn psql(sql: &str) {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-q",
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -172,43 +144,6 @@ fn pgbench(dir: &Path) -> Stats {
         s.tps = tps;
     }
     s
-}
-
-fn serve(project: &Path) -> (Killed, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_widgettdc"))
-        .args([
-            "serve",
-            "-p",
-            project.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--no-reload",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let port = loop {
-        line.clear();
-        assert!(err.read_line(&mut line).unwrap() > 0, "serve exited");
-        if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
-            break rest
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-        }
-    };
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while err.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-            sink.clear();
-        }
-    });
-    (Killed(child), port)
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -383,7 +318,8 @@ widgets:
 ",
     )
     .unwrap();
-    let (server, port) = serve(&dir);
+    let server = serve(&dir, &["--no-reload"]);
+    let port = server.port;
     let exec = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -411,7 +347,7 @@ widgets:
     print("widgettdc HTTP /v1/tools", &http, Some(&pg));
     let mcp = exec.block_on(mcp_load(port));
     print("widgettdc MCP tools/call", &mcp, Some(&pg));
-    sse_bench(port, server.0.id());
+    sse_bench(port, server.child.id());
     drop(server);
     psql("DROP SCHEMA IF EXISTS bench_serve CASCADE");
     let _ = std::fs::remove_dir_all(&dir);

@@ -11,6 +11,8 @@
 //! Environment: `WIDGETTDC_TPCH_SF` (default 1), `WIDGETTDC_BENCH_DIR` (where the generated
 //! data is kept between runs; default the system temp dir).
 
+#[path = "../tests/support/pg.rs"]
+mod pg;
 #[path = "../tests/support/tpch.rs"]
 mod tpch;
 

@@ -4,6 +4,8 @@
 //! answer is compared with DuckDB's answer to the same query over all-Parquet data
 //! (`tests/tpch/answers/sf0.01`, made by `tests/tpch/duckdb_tpch.py answers`).
 
+#[path = "support/pg.rs"]
+mod pg;
 #[path = "support/tpch.rs"]
 mod tpch;
 

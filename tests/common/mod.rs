@@ -155,27 +155,7 @@ pub fn serve(dir: &std::path::Path, extra: &[&str]) -> Server {
     Server { child, port }
 }
 
-/// Run SQL on the machine's PostgreSQL (127.0.0.1:5432, user postgres, database `test`),
-/// stopping at the first error.
-pub fn psql(sql: &str) {
-    let out = std::process::Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qc",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+#[path = "../support/pg.rs"]
+mod pg;
+#[allow(unused_imports)] // not every test binary talks to Postgres
+pub use pg::psql;

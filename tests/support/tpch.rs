@@ -121,28 +121,7 @@ fn sql_type(t: &arrow::datatypes::DataType) -> &'static str {
     }
 }
 
-fn psql(sql: &str) {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qc",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::pg::psql;
 
 /// customer, nation and region into a fresh Postgres schema (dropped first), through CSV and
 /// `\copy`.

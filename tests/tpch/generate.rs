@@ -2,6 +2,8 @@
 //! SF as Parquet in DIR (generated in-process with tpchgen-arrow; deterministic). The reference
 //! answers in `tests/tpch/answers/` were made from these files by `tests/tpch/duckdb_tpch.py`.
 
+#[path = "../support/pg.rs"]
+mod pg;
 #[path = "../support/tpch.rs"]
 mod tpch;
 

@@ -53,7 +53,13 @@ pub struct Runtime {
     next_call: std::sync::atomic::AtomicUsize,
     /// The last failure seen per source (for `discover`'s health), with when it happened.
     failures: std::sync::Mutex<HashMap<String, (std::time::SystemTime, String)>>,
+    /// Planned tool statements (before parameter values are bound), by tool and statement
+    /// text, kept [`PLAN_TTL`]: a tool called again skips SQL planning.
+    plans: std::sync::Mutex<HashMap<(String, String), (std::time::Instant, LogicalPlan)>>,
 }
+
+/// How long a planned tool statement is reused (as long as the table providers it holds are).
+const PLAN_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The DataFusion configuration: the compiler's planner settings, plus the runtime's.
 pub fn session_config(options: &Options) -> SessionConfig {
@@ -178,6 +184,7 @@ impl Runtime {
             mcp_results,
             next_call: std::sync::atomic::AtomicUsize::new(0),
             failures: std::sync::Mutex::new(HashMap::new()),
+            plans: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -460,16 +467,37 @@ impl Runtime {
             .iter()
             .map(|(k, v)| (k.clone(), crate::sources::rest::scalar_json(v)))
             .collect();
-        let calls = self
-            .call_mcp_tools(&mut bound.statement, &json_values)
-            .await
-            .map_err(|e| vec![e])?;
-        let state = self.ctx.state();
-        let planned = state
-            .statement_to_plan(DFStatement::Statement(Box::new(bound.statement)))
-            .await;
-        self.forget_mcp_results(&calls);
-        let plan = planned.map_err(|e| vec![tool_error(tool, e)])?;
+        // the statement (with its optional predicates dropped) identifies the plan
+        let key = (name.to_string(), bound.statement.to_string());
+        let cached = self
+            .plans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .filter(|(at, _)| at.elapsed() < PLAN_TTL)
+            .map(|(_, plan)| plan.clone());
+        let plan = match cached {
+            Some(plan) => plan,
+            None => {
+                let calls = self
+                    .call_mcp_tools(&mut bound.statement, &json_values)
+                    .await
+                    .map_err(|e| vec![e])?;
+                let state = self.ctx.state();
+                let planned = state
+                    .statement_to_plan(DFStatement::Statement(Box::new(bound.statement)))
+                    .await;
+                self.forget_mcp_results(&calls);
+                let plan = planned.map_err(|e| vec![tool_error(tool, e)])?;
+                // a plan holding MCP results is for this call only
+                if calls.is_empty() {
+                    let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
+                    plans.retain(|_, (at, _)| at.elapsed() < PLAN_TTL);
+                    plans.insert(key, (std::time::Instant::now(), plan.clone()));
+                }
+                plan
+            }
+        };
         let inferred: HashMap<String, Option<arrow::datatypes::DataType>> = plan
             .get_parameter_types()
             .map_err(|e| vec![tool_error(tool, e)])?;

@@ -42,6 +42,7 @@ pub enum Code {
     InvalidConstraint,
     OptionalParameterMisplaced,
     PositionalParameter,
+    ReservedParameter,
     // --- widgets (E4xx)
     WidgetUnknownParam,
     WidgetMissingParam,
@@ -105,6 +106,7 @@ impl Code {
             InvalidConstraint => ("E306", "invalid-constraint", "a constraint does not fit the parameter type or is contradictory"),
             OptionalParameterMisplaced => ("E307", "optional-parameter-misplaced", "an optional parameter without default is used where its predicate cannot be dropped"),
             PositionalParameter => ("E308", "positional-parameter", "the SQL uses `$1` or `?` instead of a named parameter"),
+            ReservedParameter => ("E309", "reserved-parameter", "a parameter is named `cursor`, the paging argument of served tools"),
             WidgetUnknownParam => ("E401", "widget-unknown-param", "a widget passes a parameter its tool does not have"),
             WidgetMissingParam => ("E402", "widget-missing-param", "a widget omits a required parameter of its tool"),
             WidgetParamValue => ("E403", "widget-param-value", "a widget passes a value that does not fit the parameter"),
@@ -171,6 +173,7 @@ impl Code {
         Code::InvalidConstraint,
         Code::OptionalParameterMisplaced,
         Code::PositionalParameter,
+        Code::ReservedParameter,
         Code::WidgetUnknownParam,
         Code::WidgetMissingParam,
         Code::WidgetParamValue,

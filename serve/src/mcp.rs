@@ -28,7 +28,8 @@ use widgettdc_runtime::{Runtime, RuntimeError};
 use crate::results::{self, Limits};
 use crate::{served_tools, Service};
 
-/// The argument that asks for the page after a truncated one.
+/// The argument that asks for the page after a truncated one (`check` refuses a tool parameter
+/// of this name: E309, `compiler/src/checks/reserved_parameter.rs`).
 pub const CURSOR: &str = "cursor";
 
 const SOURCE_PREFIX: &str = "widgettdc://sources/";

@@ -11,6 +11,7 @@ mod needed_env;
 mod parameter_decls;
 mod parameter_usage;
 mod read_only;
+mod reserved_parameter;
 mod schema_availability;
 mod toolsets;
 pub(crate) mod whole_table;
@@ -56,6 +57,10 @@ pub const CHECKS: &[Check] = &[
     Check {
         name: "read-only",
         run: read_only::run,
+    },
+    Check {
+        name: "reserved-parameter",
+        run: reserved_parameter::run,
     },
     Check {
         name: "schema-availability",

@@ -430,6 +430,27 @@ fn a_changed_project_is_reloaded_and_a_broken_one_is_not() {
         }
         false
     };
+    // calls keep coming while the project is reloaded: none of them fails
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let callers: Vec<_> = (0..4)
+        .map(|_| {
+            let stop = std::sync::Arc::clone(&stop);
+            let port = s.port;
+            std::thread::spawn(move || {
+                let mut statuses = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let (status, _) = json_call(
+                        port,
+                        "POST",
+                        "/v1/tools/big_cities",
+                        r#"{"min_population": 0}"#,
+                    );
+                    statuses.push(status);
+                }
+                statuses
+            })
+        })
+        .collect();
     // mtime granularity: make sure the change is seen as one
     std::thread::sleep(Duration::from_millis(1100));
     std::fs::write(
@@ -441,6 +462,17 @@ fn a_changed_project_is_reloaded_and_a_broken_one_is_not() {
     )
     .unwrap();
     assert!(wait_for(true), "the new tool was not served");
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let statuses: Vec<u16> = callers
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    assert!(statuses.len() > 4, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "a call failed during the reload: {statuses:?}"
+    );
     let (status, r) = json_call(s.port, "POST", "/v1/tools/country_count", "{}");
     assert_eq!((status, &r["rows"]), (200, &json!([{"n": 3}])));
     // a spec with an error is not put in place: the server goes on with the last good one

@@ -225,11 +225,7 @@ async fn call_tool(
         Err(r) => return r,
     };
     let rt = s.service.runtime();
-    let Some(tool) = served_tools(&rt, None)
-        .into_iter()
-        .find(|t| t.name == name)
-        .cloned()
-    else {
+    let Some(tool) = served_tools(&rt, None).into_iter().find(|t| t.name == name) else {
         return errors_response(&[rt.tool(&name).err().unwrap_or_else(|| {
             RuntimeError::new(
                 Code::ToolNotFound,
@@ -246,7 +242,7 @@ async fn call_tool(
             Err(errors) => errors_response(&errors),
         };
     }
-    match crate::mcp::call(&rt, &tool, args).await {
+    match crate::mcp::call(&rt, tool, args).await {
         Ok(page) => Json(page).into_response(),
         Err(errors) => errors_response(&errors),
     }
@@ -362,23 +358,9 @@ async fn query(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
             )
         }
     };
-    let offset = match req.remove(crate::mcp::CURSOR) {
-        None | Some(Value::Null) => 0,
-        Some(Value::String(c)) => match results::decode_cursor(&c) {
-            Some(o) => o,
-            None => {
-                return bad_request(
-                    "`cursor` is not a cursor this server gave".into(),
-                    "pass `next_cursor` unchanged",
-                )
-            }
-        },
-        Some(_) => {
-            return bad_request(
-                "`cursor` must be a string".into(),
-                "pass `next_cursor` unchanged",
-            )
-        }
+    let offset = match results::take_offset(&mut req, crate::mcp::CURSOR) {
+        Ok(o) => o,
+        Err(e) => return bad_request(e, "pass `next_cursor` unchanged"),
     };
     if let Some(k) = req.keys().next() {
         return bad_request(

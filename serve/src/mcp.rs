@@ -120,22 +120,11 @@ pub async fn call(
     tool: &CompiledTool,
     mut args: Map<String, Value>,
 ) -> Result<results::Page, Vec<RuntimeError>> {
-    let offset = match args.remove(CURSOR) {
-        None | Some(Value::Null) => 0,
-        Some(Value::String(c)) => results::decode_cursor(&c).ok_or_else(|| {
-            vec![RuntimeError::new(
-                widgettdc_compiler::Code::ParameterType,
-                format!("`{CURSOR}` is not a cursor this server gave"),
-            )
-            .help("pass the `next_cursor` of the previous result unchanged, or leave it out for the first rows")]
-        })?,
-        Some(other) => {
-            return Err(vec![RuntimeError::new(
-                widgettdc_compiler::Code::ParameterType,
-                format!("`{CURSOR}` must be a string, not {other}"),
-            )])
-        }
-    };
+    let offset = results::take_offset(&mut args, CURSOR).map_err(|e| {
+        vec![RuntimeError::new(widgettdc_compiler::Code::ParameterType, e).help(
+            "pass the `next_cursor` of the previous result unchanged, or leave it out for the first rows",
+        )]
+    })?;
     results::tool_page(rt, &tool.name, &args, offset, Limits::of(tool)).await
 }
 

@@ -167,22 +167,33 @@ pub fn decode_cursor(cursor: &str) -> Option<usize> {
         .ok()
 }
 
-/// Rows of a batch as JSON objects (nulls written as `null`).
-pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<Value>, RuntimeError> {
+/// Rows of a batch as JSON objects (nulls written as `null`), each with the length of its JSON
+/// text (what it adds to a page).
+pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<(Value, usize)>, RuntimeError> {
     let mut w = arrow::json::WriterBuilder::new()
         .with_explicit_nulls(true)
-        .build::<_, arrow::json::writer::JsonArray>(Vec::new());
+        .build::<_, arrow::json::writer::LineDelimited>(Vec::new());
     w.write(batch).map_err(RuntimeError::internal)?;
     w.finish().map_err(RuntimeError::internal)?;
-    let bytes = w.into_inner();
-    if bytes.is_empty() {
-        return Ok(Vec::new());
-    }
-    match serde_json::from_slice(&bytes).map_err(RuntimeError::internal)? {
-        Value::Array(rows) => Ok(rows),
-        _ => Err(RuntimeError::internal(
-            "the JSON writer did not write an array",
-        )),
+    w.into_inner()
+        .split(|b| *b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            serde_json::from_slice(line)
+                .map(|v| (v, line.len() + 1))
+                .map_err(RuntimeError::internal)
+        })
+        .collect()
+}
+
+/// Take the paging argument out of a call's arguments: the number of rows to skip.
+pub fn take_offset(args: &mut Map<String, Value>, key: &str) -> Result<usize, String> {
+    match args.remove(key) {
+        None | Some(Value::Null) => Ok(0),
+        Some(Value::String(c)) => {
+            decode_cursor(&c).ok_or_else(|| format!("`{key}` is not a cursor this server gave"))
+        }
+        Some(other) => Err(format!("`{key}` must be a string, not {other}")),
     }
 }
 
@@ -233,8 +244,7 @@ pub async fn page_of(
         if batch.num_rows() == 0 {
             continue;
         }
-        for row in batch_rows(&batch)? {
-            let size = row.to_string().len() + 1;
+        for (row, size) in batch_rows(&batch)? {
             if rows.len() >= limits.max_rows
                 || (!rows.is_empty() && bytes + size > limits.max_bytes)
             {

@@ -12,11 +12,11 @@ use crate::results::{self, Limits};
 
 /// One piece of a widget's data: `{columns, rows, truncated, next_cursor}` or `{error}`.
 pub async fn piece(rt: &Runtime, d: &CompiledWidgetData) -> Value {
-    let tool = match rt.tool(&d.tool) {
-        Ok(t) => t.into_owned(),
+    let limits = match rt.tool(&d.tool) {
+        Ok(t) => Limits::of(&t),
         Err(e) => return json!({"error": crate::error_json(&e)}),
     };
-    match results::tool_page(rt, &d.tool, &d.params, 0, Limits::of(&tool)).await {
+    match results::tool_page(rt, &d.tool, &d.params, 0, limits).await {
         Ok(page) => serde_json::to_value(page).unwrap_or(Value::Null),
         Err(errors) => json!({
             "error": errors.first().map(crate::error_json),

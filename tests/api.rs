@@ -471,15 +471,10 @@ fn the_service_desk_example_runs() {
     assert_eq!(got, expected);
     assert!(rows.iter().all(|r| r["manager"].is_string()), "{rows:?}");
     // the example's MCP clock (mcp-server-time) joined with its CSV of teams
-    let out = widgettdc()
-        .args(["run", "-p", example.to_str().unwrap(), "team_clock"])
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeeds(
+        widgettdc()
+            .args(["run", "-p", example.to_str().unwrap(), "team_clock"])
+            .args(["--format", "json"]),
     );
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let teams: Vec<&str> = rows.iter().map(|r| r["team"].as_str().unwrap()).collect();

@@ -447,26 +447,18 @@ fn types_map_to_arrow_and_tools_bind_parameters() {
         Value::from("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13")
     );
 
-    let out = widgettdc()
-        .args([
-            "run",
-            "-p",
-            d,
-            "customer_orders",
-            "-P",
-            "region=amer",
-            "-P",
-            "min_amount=5",
-            "-f",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::succeeds(widgettdc().args([
+        "run",
+        "-p",
+        d,
+        "customer_orders",
+        "-P",
+        "region=amer",
+        "-P",
+        "min_amount=5",
+        "-f",
+        "json",
+    ]));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     // Bob: orders 3 (5.25) and 8 (14.00); Eli's 1.00 is below the minimum
     assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
@@ -521,15 +513,7 @@ fn schema_pull_writes_the_lock_that_check_uses_offline() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v.to_string().contains("E501"), "{v}");
 
-    let out = widgettdc()
-        .args(["schema", "pull", "-p", d])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeds(widgettdc().args(["schema", "pull", "-p", d]));
     let lock = std::fs::read_to_string(f.dir.join("schema.lock.yaml")).unwrap();
     for expected in [
         "id: { type: int32, nullable: false }",

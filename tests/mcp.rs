@@ -118,24 +118,16 @@ fn tools_are_table_functions() {
         "tools:\n  add:\n    parameters:\n      a: { type: integer }\n      b: { type: integer, default: 1 }\n    sql: SELECT text FROM ev.\"get-sum\"(a => $a, b => $b)\n",
     )
     .unwrap();
-    let out = widgettdc()
-        .args([
-            "run",
-            "-p",
-            p.dir.to_str().unwrap(),
-            "add",
-            "-P",
-            "a=41",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::succeeds(widgettdc().args([
+        "run",
+        "-p",
+        p.dir.to_str().unwrap(),
+        "add",
+        "-P",
+        "a=41",
+        "--format",
+        "json",
+    ]));
     assert!(String::from_utf8_lossy(&out.stdout).contains("The sum of 41 and 1 is 42"));
 }
 
@@ -459,15 +451,7 @@ fn schema_pull_locks_mcp_tools_so_check_types_their_sql() {
         "{text}"
     );
 
-    let out = widgettdc()
-        .args(["schema", "pull", "-p", dir])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::succeeds(widgettdc().args(["schema", "pull", "-p", dir]));
     let lock = std::fs::read_to_string(p.dir.join("schema.lock.yaml")).unwrap();
     for expected in [
         "get_current_time:",
@@ -497,24 +481,16 @@ fn schema_pull_locks_mcp_tools_so_check_types_their_sql() {
     );
 
     // the runtime's result has the locked types
-    let out = widgettdc()
-        .args([
-            "run",
-            "-p",
-            dir,
-            "weather",
-            "-P",
-            "city=Chicago",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::succeeds(widgettdc().args([
+        "run",
+        "-p",
+        dir,
+        "weather",
+        "-P",
+        "city=Chicago",
+        "--format",
+        "json",
+    ]));
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert!(rows[0]["temperature"].is_number(), "{rows:?}");

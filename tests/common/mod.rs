@@ -159,3 +159,14 @@ pub fn serve(dir: &std::path::Path, extra: &[&str]) -> Server {
 mod pg;
 #[allow(unused_imports)] // not every test binary talks to Postgres
 pub use pg::psql;
+
+/// Run a command of the binary, expecting success (its stderr is the failure message).
+pub fn succeeds(cmd: &mut assert_cmd::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

@@ -233,6 +233,32 @@ tools:
       FROM crm.customers c JOIN shop.orders o ON o.customer_id = c.id
       WHERE c.region = $region AND o.amount >= $min_amount
       GROUP BY c.name ORDER BY c.name
+  customer:
+    parameters:
+      id: {{ type: integer }}
+    sql: SELECT id, name, credit, created, meta, tags, mood, uid FROM crm.customers WHERE id = $id
+  top_customers:
+    parameters:
+      region: {{ type: string, required: false }}
+      since: {{ type: timestamp }}
+      ids: {{ type: list<integer>, required: false }}
+      n: {{ type: integer, default: 10 }}
+    sql: |
+      SELECT name, credit, upper(region) AS area FROM crm.customers
+      WHERE region = $region AND created >= $since AND id IN ($ids) AND name LIKE '%'
+      ORDER BY credit DESC LIMIT $n
+  region_totals:
+    sql: |
+      SELECT c.region, count(*) AS n, sum(c.credit) AS credit, max(t.target) AS target
+      FROM crm.customers c JOIN crm.{name}_sales.targets t ON t.region = c.region
+      GROUP BY c.region ORDER BY c.region
+  orders_of:
+    parameters:
+      customer: {{ type: integer }}
+      min: {{ type: number, default: 0 }}
+    sql: SELECT id, amount FROM shop.orders WHERE customer_id = $customer AND amount >= $min ORDER BY id
+  bucketed:
+    sql: SELECT time_bucket('1d', created) AS day, count(*) AS n FROM crm.customers GROUP BY 1 ORDER BY 1
 "
         ),
     )
@@ -740,4 +766,101 @@ fn postgres_receives_the_filter_order_and_limit() {
     );
     assert!(upper.contains("ORDER BY"), "Postgres received: {received}");
     drop(rt);
+}
+
+#[test]
+fn tools_inside_one_database_run_there_directly_with_the_same_answers() {
+    use widgettdc_runtime::{Options, Runtime};
+    let f = fixture("direct");
+    let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
+    let rt = Runtime::load(&f.dir, &env, &Options::default()).expect("project loads");
+    assert!(!rt.has_errors(), "{:?}", rt.diagnostics);
+    let exec = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let args = |v: Value| v.as_object().unwrap().clone();
+    let calls: Vec<(&str, Value, Option<&str>)> = vec![
+        ("customer", serde_json::json!({"id": 3}), Some("crm")),
+        ("customer", serde_json::json!({"id": 42}), Some("crm")),
+        (
+            "top_customers",
+            serde_json::json!({"region": "emea", "since": "2026-01-01T00:00:00Z", "n": 1}),
+            Some("crm"),
+        ),
+        (
+            "top_customers",
+            serde_json::json!({"since": "2026-01-06T00:00:00Z", "ids": [2, 3, 4, 9]}),
+            Some("crm"),
+        ),
+        ("region_totals", serde_json::json!({}), Some("crm")),
+        (
+            "orders_of",
+            serde_json::json!({"customer": 2, "min": 6}),
+            Some("shop"),
+        ),
+        // a stdlib function stays in DataFusion; a join across sources too
+        ("bucketed", serde_json::json!({}), None),
+        (
+            "customer_orders",
+            serde_json::json!({"region": "amer", "min_amount": 5}),
+            None,
+        ),
+    ];
+    exec.block_on(async {
+        for (tool, a, expected) in calls {
+            let a = args(a);
+            let direct = rt.runs_directly_in(tool, &a).await.expect("plans");
+            assert_eq!(direct.as_deref(), expected, "{tool} {a:?}");
+            let stream = rt.tool_stream(tool, &a).await.expect("runs");
+            let schema = stream.schema();
+            let ours: Vec<_> = futures::TryStreamExt::try_collect(stream)
+                .await
+                .expect("rows");
+            let planned = rt
+                .tool_frame(tool, &a)
+                .await
+                .expect("plans")
+                .collect()
+                .await
+                .expect("runs");
+            let show = |b: &[arrow::record_batch::RecordBatch]| {
+                arrow::util::pretty::pretty_format_batches(b)
+                    .unwrap()
+                    .to_string()
+            };
+            assert_eq!(show(&ours), show(&planned), "{tool} {a:?}");
+            let fields = |s: &arrow::datatypes::Schema| {
+                s.fields()
+                    .iter()
+                    .map(|f| format!("{}: {}", f.name(), f.data_type()))
+                    .collect::<Vec<_>>()
+            };
+            if let Some(b) = planned.first() {
+                assert_eq!(fields(&schema), fields(&b.schema()), "{tool} {a:?}");
+            }
+            // the direct result is the answer, not an empty one
+            if tool != "customer" || a["id"] == 3 {
+                assert!(
+                    ours.iter().map(|b| b.num_rows()).sum::<usize>() > 0,
+                    "{tool}"
+                );
+            }
+        }
+        // bad arguments are still refused, naming the parameter
+        let e = rt
+            .tool_stream("customer", &args(serde_json::json!({"id": "x"})))
+            .await
+            .err()
+            .expect("refused");
+        assert!(e[0].message.contains("`id`"), "{}", e[0].message);
+    });
+    drop(rt);
+    // `explain` says so
+    let d = f.dir.to_str().unwrap();
+    let out = common::succeeds(widgettdc().args(["explain", "-p", d, "customer", "-P", "id=3"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Runs wholly in source `crm`"), "{text}");
+    let out = common::succeeds(widgettdc().args(["explain", "-p", d, "bucketed"]));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Runs wholly"));
 }

@@ -978,3 +978,68 @@ fn a_large_sqlite_table_is_read_in_parallel_rowid_ranges() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A join tells the SQLite scan on its probe side which keys can match: the statement SQLite
+/// runs gets them as `IN (...)`, so only those rows are read; the answers stay SQLite's own.
+#[test]
+fn a_join_narrows_the_sqlite_scan_on_its_probe_side_at_run_time() {
+    let dir = std::env::temp_dir().join(format!("wt-sqlite-dynamic-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = rusqlite::Connection::open(dir.join("big.db")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, grp TEXT NOT NULL, v INTEGER NOT NULL);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+         INSERT INTO items SELECT i, 'g' || (i % 7), (i * 37) % 1000 FROM n;",
+    )
+    .unwrap();
+    let small = rusqlite::Connection::open(dir.join("small.db")).unwrap();
+    small
+        .execute_batch(
+            "CREATE TABLE picked (item INTEGER NOT NULL, label TEXT NOT NULL);
+             INSERT INTO picked VALUES (17, 'a'), (4242, 'b'), (199999, 'c'), (17, 'd'), (500000, 'e');",
+        )
+        .unwrap();
+    drop(small);
+    std::fs::write(
+        dir.join("spec.yaml"),
+        "version: 1\nsources:\n  big: { kind: sqlite, path: big.db }\n  small: { kind: sqlite, path: small.db }\n",
+    )
+    .unwrap();
+    let sql = "SELECT p.label, i.id, i.grp, i.v FROM small.picked p JOIN big.items i ON i.id = p.item ORDER BY p.label";
+    let ours = common::query_rows(&dir, sql);
+    db.execute_batch(&format!(
+        "ATTACH '{}' AS small",
+        dir.join("small.db").display()
+    ))
+    .unwrap();
+    let theirs = sqlite_rows(
+        &db,
+        "SELECT p.label, i.id, i.grp, i.v FROM small.picked p JOIN items i ON i.id = p.item ORDER BY p.label",
+        &[],
+    );
+    assert_eq!(ours.len(), 4);
+    assert_eq!(ours, theirs);
+    let out = widgettdc()
+        .args(["explain", "--analyze", "-p", dir.to_str().unwrap(), sql])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let learnt = text
+        .lines()
+        .find(|l| l.contains("plus what a join learnt at run time"))
+        .unwrap_or_else(|| panic!("no run-time filter reached SQLite:\n{text}"));
+    assert!(
+        learnt.contains("\"id\" IN (") && learnt.contains("4242") && learnt.contains("199999"),
+        "{learnt}"
+    );
+    // SQLite returned the matching rows, not the table
+    let items = text
+        .lines()
+        .skip_while(|l| !l.contains("FROM \"items\""))
+        .find(|l| l.contains("metrics:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(items.contains("output_rows=3"), "{items}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use datafusion::common::metadata::ScalarAndMetadata;
 use datafusion::common::ParamValues;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
@@ -22,6 +23,7 @@ use widgettdc_compiler::{
     compile, project, Code, CompiledProject, Diagnostic, Env, LoadError, Project,
 };
 
+use crate::direct;
 use crate::error::{Result, RuntimeError};
 use crate::params;
 use crate::sources::{self, DefaultSchema, Registration, SourceCx};
@@ -55,7 +57,10 @@ pub struct Runtime {
     failures: std::sync::Mutex<HashMap<String, (std::time::SystemTime, String)>>,
     /// Planned tool statements (before parameter values are bound), by tool and statement
     /// text, kept [`PLAN_TTL`]: a tool called again skips SQL planning.
-    plans: std::sync::Mutex<HashMap<(String, String), (std::time::Instant, LogicalPlan)>>,
+    plans: std::sync::Mutex<HashMap<(String, String), Planned>>,
+    /// The context direct statements run in (made once: making one copies the session's
+    /// function registries).
+    task: Arc<datafusion::execution::TaskContext>,
 }
 
 /// How long a planned tool statement is reused (as long as the table providers it holds are).
@@ -67,6 +72,10 @@ pub fn session_config(options: &Options) -> SessionConfig {
     o.catalog.information_schema = true;
     o.catalog.default_catalog = "datafusion".into();
     o.catalog.default_schema = "public".into();
+    // a join tells a scan on its probe side the keys it can match: a SQLite table gets them as
+    // `key IN (...)` (see `sources::sqlite::dynamic`), which its indexes serve. DataFusion's
+    // default stops at 150 keys per partition (then only a min/max range is learnt).
+    o.optimizer.hash_join_inlist_pushdown_max_distinct_values = 2_000;
     let mut config = SessionConfig::from(o);
     if let Some(b) = options.batch_size {
         config = config.with_batch_size(b.max(1));
@@ -179,12 +188,13 @@ impl Runtime {
             compiled,
             catalog,
             diagnostics: diags.into_sorted(),
-            ctx,
             mcp,
             mcp_results,
             next_call: std::sync::atomic::AtomicUsize::new(0),
             failures: std::sync::Mutex::new(HashMap::new()),
             plans: std::sync::Mutex::new(HashMap::new()),
+            task: ctx.task_ctx(),
+            ctx,
         })
     }
 
@@ -435,12 +445,13 @@ impl Runtime {
         Err(RuntimeError::new(Code::ToolNotFound, format!("there is no tool `{name}`")).help(help))
     }
 
-    /// Plan a tool with its arguments bound: validated, typed, optional predicates dropped.
-    pub async fn tool_plan(
+    /// Validate and bind a tool's arguments, and find its planned statement (planned now, or
+    /// reused): the plan with placeholders, and the values to bind.
+    async fn prepare(
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<LogicalPlan, Vec<RuntimeError>> {
+    ) -> Result<(Planned, HashMap<String, ScalarAndMetadata>), Vec<RuntimeError>> {
         let tool = self.tool(name).map_err(|e| vec![e])?;
         if self.has_errors() {
             let n = self.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -474,10 +485,10 @@ impl Runtime {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)
-            .filter(|(at, _)| at.elapsed() < PLAN_TTL)
-            .map(|(_, plan)| plan.clone());
-        let plan = match cached {
-            Some(plan) => plan,
+            .filter(|p| p.at.elapsed() < PLAN_TTL)
+            .cloned();
+        let planned = match cached {
+            Some(p) => p,
             None => {
                 let calls = self
                     .call_mcp_tools(&mut bound.statement, &json_values)
@@ -490,28 +501,51 @@ impl Runtime {
                 self.forget_mcp_results(&calls);
                 let plan = planned.map_err(|e| vec![tool_error(tool, e)])?;
                 // a plan holding MCP results is for this call only
+                let direct = match calls.is_empty() {
+                    true => direct::prepare(&state, &plan).await.map(Arc::new),
+                    false => None,
+                };
+                let planned = Planned {
+                    at: std::time::Instant::now(),
+                    plan,
+                    direct,
+                };
                 if calls.is_empty() {
                     let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
-                    plans.retain(|_, (at, _)| at.elapsed() < PLAN_TTL);
-                    plans.insert(key, (std::time::Instant::now(), plan.clone()));
+                    plans.retain(|_, p| p.at.elapsed() < PLAN_TTL);
+                    plans.insert(key, planned.clone());
                 }
-                plan
+                planned
             }
         };
-        let inferred: HashMap<String, Option<arrow::datatypes::DataType>> = plan
+        let inferred: HashMap<String, Option<arrow::datatypes::DataType>> = planned
+            .plan
             .get_parameter_types()
             .map_err(|e| vec![tool_error(tool, e)])?;
         let values =
             params::cast_to_inferred(bound.values, &inferred, tool).map_err(|e| vec![e])?;
-        let values: HashMap<String, ScalarAndMetadata> = values
+        let values = values
             .into_iter()
             .map(|(k, v)| (k, ScalarAndMetadata::from(v)))
             .collect();
-        plan.with_param_values(ParamValues::Map(values))
-            .map_err(|e| vec![tool_error(tool, e)])
+        Ok((planned, values))
     }
 
-    /// A tool, ready to execute.
+    /// Plan a tool with its arguments bound: validated, typed, optional predicates dropped.
+    pub async fn tool_plan(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<LogicalPlan, Vec<RuntimeError>> {
+        let (planned, values) = self.prepare(name, args).await?;
+        planned
+            .plan
+            .with_param_values(ParamValues::Map(values))
+            .map_err(|e| vec![self.bind_error(name, e)])
+    }
+
+    /// A tool, ready to execute (always through DataFusion's planner; [`Runtime::tool_stream`]
+    /// runs it).
     pub async fn tool_frame(
         &self,
         name: &str,
@@ -523,6 +557,61 @@ impl Runtime {
             .await
             .map_err(|e| vec![RuntimeError::from_datafusion(e, Code::QueryPlan)])
     }
+
+    /// Run a tool. A tool that runs wholly inside one database goes there directly: its
+    /// statement, planned once, is sent with the arguments bound, and DataFusion's optimizer and
+    /// physical planner are skipped (see [`direct`]). Other tools run as [`Runtime::tool_frame`].
+    pub async fn tool_stream(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<SendableRecordBatchStream, Vec<RuntimeError>> {
+        let (planned, values) = self.prepare(name, args).await?;
+        if let Some(d) = &planned.direct {
+            return d
+                .execute(ParamValues::Map(values), Arc::clone(&self.task))
+                .await
+                .map_err(|e| vec![self.bind_error(name, e)]);
+        }
+        let plan = planned
+            .plan
+            .with_param_values(ParamValues::Map(values))
+            .map_err(|e| vec![self.bind_error(name, e)])?;
+        let df = self
+            .ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(|e| vec![RuntimeError::from_datafusion(e, Code::QueryPlan)])?;
+        df.execute_stream()
+            .await
+            .map_err(|e| vec![RuntimeError::from_datafusion(e, Code::QueryExecution)])
+    }
+
+    /// The database a tool (called with `args`) runs in directly, as one statement, if it does.
+    pub async fn runs_directly_in(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<Option<String>, Vec<RuntimeError>> {
+        let (planned, _) = self.prepare(name, args).await?;
+        Ok(planned.direct.as_ref().map(|d| d.source()))
+    }
+
+    fn bind_error(&self, name: &str, e: datafusion::error::DataFusionError) -> RuntimeError {
+        match self.tool(name) {
+            Ok(tool) => tool_error(&tool, e),
+            Err(_) => RuntimeError::from_datafusion(e, Code::QueryPlan),
+        }
+    }
+}
+
+/// A planned tool statement, before its arguments are bound.
+#[derive(Clone)]
+struct Planned {
+    at: std::time::Instant,
+    plan: LogicalPlan,
+    /// When the whole statement runs inside one database: what to send there.
+    direct: Option<Arc<direct::Direct>>,
 }
 
 fn tool_error(tool: &CompiledTool, e: datafusion::error::DataFusionError) -> RuntimeError {

@@ -123,7 +123,25 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, analyze: bool, out: &mut Vec<SourceWor
         out.push(SourceWork {
             kind: "sqlite",
             source: Some(s.source().to_string()),
-            detail: format!("SQL: {}", s.sql()),
+            detail: {
+                let mut d = format!("SQL: {}", s.sql());
+                let learnt = s.learnt();
+                if !learnt.is_empty() {
+                    let mut added = learnt.join(" AND ");
+                    if added.len() > 300 {
+                        let cut = (0..=300)
+                            .rev()
+                            .find(|&i| added.is_char_boundary(i))
+                            .unwrap_or(0);
+                        added.truncate(cut);
+                        added.push_str(" …");
+                    }
+                    d.push_str(&format!(
+                        "\n    plus what a join learnt at run time: {added}"
+                    ));
+                }
+                d
+            },
             metrics: metrics(),
         });
     } else if displayable(plan.as_ref())

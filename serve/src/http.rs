@@ -237,8 +237,8 @@ async fn call_tool(
     if wants_arrow(&headers) {
         let mut args = args;
         args.remove(crate::mcp::CURSOR);
-        return match rt.tool_frame(&name, &args).await {
-            Ok(df) => arrow_response(df, s.cancel.clone()).await,
+        return match rt.tool_stream(&name, &args).await {
+            Ok(stream) => arrow_response(stream, s.cancel.clone()).await,
             Err(errors) => errors_response(&errors),
         };
     }
@@ -250,15 +250,9 @@ async fn call_tool(
 
 /// Stream a result as Arrow IPC, a batch at a time; a client that goes away stops the query.
 async fn arrow_response(
-    df: datafusion::dataframe::DataFrame,
+    mut stream: datafusion::execution::SendableRecordBatchStream,
     cancel: CancellationToken,
 ) -> Response {
-    let mut stream = match df.execute_stream().await {
-        Ok(s) => s,
-        Err(e) => {
-            return errors_response(&[RuntimeError::from_datafusion(e, Code::QueryExecution)])
-        }
-    };
     let schema = stream.schema();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::spawn(async move {
@@ -390,14 +384,20 @@ async fn query(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
             Err(e) => return errors_response(&[RuntimeError::from_datafusion(e, Code::QueryPlan)]),
         }
     };
+    let stream = match df.execute_stream().await {
+        Ok(stream) => stream,
+        Err(e) => {
+            return errors_response(&[RuntimeError::from_datafusion(e, Code::QueryExecution)])
+        }
+    };
     if wants_arrow(&headers) {
-        return arrow_response(df, s.cancel.clone()).await;
+        return arrow_response(stream, s.cancel.clone()).await;
     }
     let limits = Limits {
         max_rows: results::DEFAULT_MAX_ROWS,
         max_bytes: results::DEFAULT_MAX_BYTES,
     };
-    match results::page_of(df, offset, limits).await {
+    match results::page_of(stream, offset, limits).await {
         Ok(page) => Json(page).into_response(),
         Err(e) => errors_response(&[e]),
     }

@@ -210,8 +210,11 @@ pub async fn tool_page(
             rt.record_failure(&tool, e);
         }
     };
-    let df = rt.tool_frame(name, args).await.inspect_err(|e| record(e))?;
-    page_of(df, offset, limits).await.map_err(|e| {
+    let stream = rt
+        .tool_stream(name, args)
+        .await
+        .inspect_err(|e| record(e))?;
+    page_of(stream, offset, limits).await.map_err(|e| {
         let errors = vec![e];
         record(&errors);
         errors
@@ -220,14 +223,10 @@ pub async fn tool_page(
 
 /// Read a result until the page is full (one row more tells whether it is truncated).
 pub async fn page_of(
-    df: datafusion::dataframe::DataFrame,
+    mut stream: datafusion::execution::SendableRecordBatchStream,
     offset: usize,
     limits: Limits,
 ) -> Result<Page, RuntimeError> {
-    let mut stream = df
-        .execute_stream()
-        .await
-        .map_err(|e| RuntimeError::from_datafusion(e, Code::QueryExecution))?;
     let schema: SchemaRef = Arc::clone(&stream.schema());
     let mut rows = Vec::new();
     let mut skipped = 0usize;

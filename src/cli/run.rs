@@ -205,13 +205,9 @@ impl Progress {
 }
 
 async fn write_result(
-    df: datafusion::prelude::DataFrame,
+    stream: datafusion::execution::SendableRecordBatchStream,
     out: &OutputArgs,
 ) -> Result<u64, RuntimeError> {
-    let stream = df
-        .execute_stream()
-        .await
-        .map_err(|e| RuntimeError::from_datafusion(e, Code::QueryExecution))?;
     let mut sink: Box<dyn Write + Send> = match &out.output {
         Some(path) => Box::new(BufWriter::with_capacity(
             1 << 20,
@@ -273,7 +269,11 @@ pub fn query(args: &ProjectArgs, out: &OutputArgs, sql: &str) -> i32 {
     }
     execute(async {
         let df = rt.query(sql).await.map_err(|e| vec![e])?;
-        write_result(df, out).await.map_err(|e| vec![e])?;
+        let stream = df
+            .execute_stream()
+            .await
+            .map_err(|e| vec![RuntimeError::from_datafusion(e, Code::QueryExecution)])?;
+        write_result(stream, out).await.map_err(|e| vec![e])?;
         Ok(())
     })
 }
@@ -294,8 +294,8 @@ pub fn run(args: &ProjectArgs, out: &OutputArgs, params: &ParamArgs, tool: &str)
     execute(async {
         let found = rt.tool(tool).ok();
         let args = arguments(params, found.as_deref())?;
-        let df = rt.tool_frame(tool, &args).await?;
-        write_result(df, out).await.map_err(|e| vec![e])?;
+        let stream = rt.tool_stream(tool, &args).await?;
+        write_result(stream, out).await.map_err(|e| vec![e])?;
         Ok(())
     })
 }
@@ -307,16 +307,23 @@ pub fn explain(args: &ProjectArgs, params: &ParamArgs, target: &str, analyze: bo
         Err(c) => return c,
     };
     execute(async {
-        let df = if is_tool {
+        let (df, direct) = if is_tool {
             let found = rt.tool(target).ok();
             let args = arguments(params, found.as_deref())?;
-            rt.tool_frame(target, &args).await?
+            let direct = rt.runs_directly_in(target, &args).await?;
+            (rt.tool_frame(target, &args).await?, direct)
         } else {
-            rt.query(target).await.map_err(|e| vec![e])?
+            (rt.query(target).await.map_err(|e| vec![e])?, None)
         };
         let explained = widgettdc_runtime::explain::explain(df, analyze)
             .await
             .map_err(|e| vec![e])?;
+        if let Some(source) = direct {
+            println!(
+                "Runs wholly in source `{source}`: a call binds its arguments into the statement planned once and sends it there (no planning per call)."
+            );
+            println!();
+        }
         print!("{explained}");
         Ok(())
     })

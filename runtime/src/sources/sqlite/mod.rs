@@ -12,6 +12,7 @@
 //! The database is opened on first use, not when the project loads.
 
 pub mod convert;
+pub mod dynamic;
 pub mod pushdown;
 pub mod table;
 

@@ -11,6 +11,7 @@ use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::Statistics;
+use datafusion::config::ConfigOptions;
 use datafusion::datasource::TableType;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -18,10 +19,15 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::execution_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
+use datafusion::physical_plan::filter_pushdown::{
+    ChildPushdownResult, FilterPushdownPhase, FilterPushdownPropagation,
+};
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
+use futures::StreamExt;
 use widgettdc_compiler::Code;
 
 use super::convert::BatchBuilder;
@@ -115,56 +121,72 @@ impl TableProvider for SqliteTable {
             .iter()
             .filter_map(|f| filter_sql(f, &self.schema).map(|(s, _)| s))
             .collect();
-        let statement = |extra: Option<String>| {
-            let mut sql = select.clone();
-            let all: Vec<&str> = wheres
-                .iter()
-                .map(String::as_str)
-                .chain(extra.as_deref())
-                .collect();
-            if !all.is_empty() {
-                sql.push_str(" WHERE ");
-                sql.push_str(&all.join(" AND "));
-            }
-            if let Some(n) = limit {
-                sql.push_str(&format!(" LIMIT {n}"));
-            }
-            sql
-        };
         let rows = self.db.row_estimates.get(&self.table).copied();
         // a large table without a LIMIT is read in rowid ranges, one per partition, in parallel
         // (SQLite reads one statement on one thread)
         let partitions = state.config_options().execution.target_partitions.max(1);
-        let split = match (rows, limit) {
+        let ranges = match (rows, limit) {
             (Some(n), None) if partitions > 1 && n >= PARTITION_MIN_ROWS => {
                 let step = n.div_ceil(partitions) as i64;
                 (0..partitions as i64)
                     .map(|i| {
                         let (lo, hi) = (i * step, (i + 1) * step);
-                        let range = if i == 0 {
+                        Some(if i == 0 {
                             format!("_rowid_ <= {hi}")
                         } else if i == partitions as i64 - 1 {
                             format!("_rowid_ > {lo}")
                         } else {
                             format!("_rowid_ > {lo} AND _rowid_ <= {hi}")
-                        };
-                        statement(Some(range))
+                        })
                     })
                     .collect()
             }
-            _ => vec![statement(None)],
+            _ => vec![None],
         };
         Ok(Arc::new(
             SqliteExec::new(
                 Arc::clone(&self.db),
                 self.table.clone(),
-                statement(None),
+                Query {
+                    select,
+                    wheres,
+                    limit,
+                },
                 schema,
                 self.batch_size,
             )
-            .with_partitions(split)
+            .with_partitions(ranges)
             .with_estimate(rows, limit),
         ))
+    }
+}
+
+/// The statement a scan sends: `select`, the filters' conditions, a limit.
+#[derive(Debug, Clone)]
+pub struct Query {
+    select: String,
+    wheres: Vec<String>,
+    limit: Option<usize>,
+}
+
+impl Query {
+    /// The SQL text, with more conditions.
+    fn sql(&self, extra: &[&str]) -> String {
+        let mut sql = self.select.clone();
+        let all: Vec<&str> = self
+            .wheres
+            .iter()
+            .map(String::as_str)
+            .chain(extra.iter().copied())
+            .collect();
+        if !all.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&all.join(" AND "));
+        }
+        if let Some(n) = self.limit {
+            sql.push_str(&format!(" LIMIT {n}"));
+        }
+        sql
     }
 }
 
@@ -182,15 +204,21 @@ fn estimate(schema: &SchemaRef, rows: Option<usize>, limit: Option<usize>) -> St
 }
 
 /// Runs one SQL statement on SQLite and streams its rows.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SqliteExec {
     rows: Option<usize>,
     limit: Option<usize>,
     db: Arc<SqliteDb>,
     table: String,
-    sql: String,
-    /// One statement per partition (the same rows as `sql`, split by rowid ranges).
-    partitions: Vec<String>,
+    query: Query,
+    /// One rowid range per partition (together the rows of `query`), or `None`: all of them.
+    ranges: Vec<Option<String>>,
+    /// Filters learnt at run time (a join's build side); see [`super::dynamic`].
+    dynamic: Vec<Arc<dyn PhysicalExpr>>,
+    /// The conditions the run-time filters added when the statement last started (for
+    /// `explain --analyze`).
+    learnt: Arc<std::sync::Mutex<Vec<String>>>,
+    metrics: ExecutionPlanMetricsSet,
     schema: SchemaRef,
     batch_size: usize,
     props: Arc<PlanProperties>,
@@ -200,7 +228,7 @@ impl SqliteExec {
     pub fn new(
         db: Arc<SqliteDb>,
         table: String,
-        sql: String,
+        query: Query,
         schema: SchemaRef,
         batch_size: usize,
     ) -> Self {
@@ -215,32 +243,30 @@ impl SqliteExec {
             limit: None,
             db,
             table,
-            partitions: vec![sql.clone()],
-            sql,
+            query,
+            ranges: vec![None],
+            dynamic: Vec::new(),
+            learnt: Arc::default(),
+            metrics: ExecutionPlanMetricsSet::new(),
             schema,
             batch_size,
             props,
         }
     }
 
-    /// Read the rows as these statements, one per partition.
-    pub fn with_partitions(mut self, statements: Vec<String>) -> Self {
-        if statements.is_empty() {
+    /// Read the rows in these rowid ranges, one per partition.
+    pub fn with_partitions(mut self, ranges: Vec<Option<String>>) -> Self {
+        if ranges.is_empty() {
             return self;
         }
         self.props = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(Arc::clone(&self.schema)),
-            Partitioning::UnknownPartitioning(statements.len()),
+            Partitioning::UnknownPartitioning(ranges.len()),
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
-        self.partitions = statements;
+        self.ranges = ranges;
         self
-    }
-
-    /// The statements of the partitions.
-    pub fn partition_sql(&self) -> &[String] {
-        &self.partitions
     }
 
     /// The table's estimated row count and the limit in the SQL, for the planner's statistics.
@@ -250,21 +276,58 @@ impl SqliteExec {
         self
     }
 
-    /// The SQL text sent to SQLite.
-    pub fn sql(&self) -> &str {
-        &self.sql
+    /// The SQL text sent to SQLite (before rowid ranges and run-time filters).
+    pub fn sql(&self) -> String {
+        self.query.sql(&[])
+    }
+
+    /// The statement of a partition, with the run-time filters as they are now.
+    fn partition_sql(&self, partition: usize) -> DfResult<String> {
+        let range = self.ranges.get(partition).ok_or_else(|| {
+            DataFusionError::Internal(format!(
+                "SqliteExec has {} partitions, not {}",
+                self.ranges.len(),
+                partition + 1
+            ))
+        })?;
+        let learnt = super::dynamic::conditions(&self.dynamic, &self.schema);
+        if !learnt.is_empty() {
+            *self.learnt.lock().unwrap_or_else(|p| p.into_inner()) = learnt.clone();
+        }
+        let extra: Vec<&str> = range
+            .iter()
+            .map(String::as_str)
+            .chain(learnt.iter().map(String::as_str))
+            .collect();
+        Ok(self.query.sql(&extra))
     }
 
     pub fn source(&self) -> &str {
         &self.db.source
     }
+
+    /// The conditions run-time filters added to the statement, once it ran.
+    pub fn learnt(&self) -> Vec<String> {
+        self.learnt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 impl DisplayAs for SqliteExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "SqliteExec: source={} sql={}", self.db.source, self.sql)?;
-        if self.partitions.len() > 1 {
-            write!(f, " partitions={} (rowid ranges)", self.partitions.len())?;
+        write!(
+            f,
+            "SqliteExec: source={} sql={}",
+            self.db.source,
+            self.sql()
+        )?;
+        if self.ranges.len() > 1 {
+            write!(f, " partitions={} (rowid ranges)", self.ranges.len())?;
+        }
+        if !self.dynamic.is_empty() {
+            write!(f, " run-time filters={}", self.dynamic.len())?;
         }
         Ok(())
     }
@@ -285,9 +348,40 @@ impl ExecutionPlan for SqliteExec {
 
     fn apply_expressions(
         &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
     ) -> DfResult<TreeNodeRecursion> {
+        for e in &self.dynamic {
+            if f(e)? == TreeNodeRecursion::Stop {
+                return Ok(TreeNodeRecursion::Stop);
+            }
+        }
         Ok(TreeNodeRecursion::Continue)
+    }
+
+    /// Take the filters a join (or a TopK) pushes down at run time. They are reported as not
+    /// pushed down: DataFusion keeps applying them, SQLite only gets their superset.
+    fn handle_child_pushdown_result(
+        &self,
+        phase: FilterPushdownPhase,
+        child_pushdown_result: ChildPushdownResult,
+        _config: &ConfigOptions,
+    ) -> DfResult<FilterPushdownPropagation<Arc<dyn ExecutionPlan>>> {
+        if phase != FilterPushdownPhase::Post || child_pushdown_result.parent_filters.is_empty() {
+            return Ok(FilterPushdownPropagation::all_unsupported(
+                child_pushdown_result,
+            ));
+        }
+        let mut node = self.clone();
+        node.dynamic.extend(
+            child_pushdown_result
+                .parent_filters
+                .iter()
+                .map(|f| Arc::clone(&f.filter)),
+        );
+        Ok(
+            FilterPushdownPropagation::all_unsupported(child_pushdown_result)
+                .with_updated_node(Arc::new(node) as Arc<dyn ExecutionPlan>),
+        )
     }
 
     fn replace_children(
@@ -313,35 +407,56 @@ impl ExecutionPlan for SqliteExec {
         partition: usize,
         _context: Arc<TaskContext>,
     ) -> DfResult<SendableRecordBatchStream> {
-        let (tx, rx) = tokio::sync::mpsc::channel::<DfResult<RecordBatch>>(2);
-        let db = Arc::clone(&self.db);
-        let table = self.table.clone();
-        let sql = self.partitions.get(partition).cloned().ok_or_else(|| {
-            DataFusionError::Internal(format!(
+        if partition >= self.ranges.len() {
+            return Err(DataFusionError::Internal(format!(
                 "SqliteExec has {} partitions, not {}",
-                self.partitions.len(),
+                self.ranges.len(),
                 partition + 1
-            ))
-        })?;
-        let schema = Arc::clone(&self.schema);
-        let batch_size = self.batch_size.max(1);
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = read(&db, &table, &sql, schema, batch_size, &tx) {
-                let _ = tx.blocking_send(Err(e.into_datafusion()));
+            )));
+        }
+        // the statement starts when its rows are first asked for: by then a join has read its
+        // build side, and the run-time filters hold what it learnt
+        let exec = self.clone();
+        let rows = MetricBuilder::new(&self.metrics).output_rows(partition);
+        let stream = futures::stream::once(async move {
+            let (tx, rx) = tokio::sync::mpsc::channel::<DfResult<RecordBatch>>(2);
+            match exec.partition_sql(partition) {
+                Ok(sql) => {
+                    let schema = Arc::clone(&exec.schema);
+                    let batch_size = exec.batch_size.max(1);
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = read(&exec.db, &exec.table, &sql, schema, batch_size, &tx) {
+                            let _ = tx.blocking_send(Err(e.into_datafusion()));
+                        }
+                    });
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                }
             }
-        });
-        let stream = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        });
+            futures::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            })
+            .inspect(move |b| {
+                if let Ok(b) = b {
+                    rows.add(b.num_rows());
+                }
+            })
+        })
+        .flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             Arc::clone(&self.schema),
             stream,
         )))
     }
 
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
     fn partition_statistics(&self, partition: Option<usize>) -> DfResult<Arc<Statistics>> {
         let rows = match partition {
-            Some(_) => self.rows.map(|n| n.div_ceil(self.partitions.len())),
+            Some(_) => self.rows.map(|n| n.div_ceil(self.ranges.len())),
             None => self.rows,
         };
         Ok(Arc::new(estimate(&self.schema, rows, self.limit)))

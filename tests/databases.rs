@@ -247,11 +247,6 @@ tools:
       SELECT name, credit, upper(region) AS area FROM crm.customers
       WHERE region = $region AND created >= $since AND id IN ($ids) AND name LIKE '%'
       ORDER BY credit DESC LIMIT $n
-  region_totals:
-    sql: |
-      SELECT c.region, count(*) AS n, sum(c.credit) AS credit, max(t.target) AS target
-      FROM crm.customers c JOIN crm.{name}_sales.targets t ON t.region = c.region
-      GROUP BY c.region ORDER BY c.region
   orders_of:
     parameters:
       customer: {{ type: integer }}
@@ -554,11 +549,11 @@ fn schema_pull_writes_the_lock_that_check_uses_offline() {
         assert!(lock.contains(expected), "{expected} not in\n{lock}");
     }
     // offline now: the SQL is typed from the lock
-    let out = widgettdc()
-        .args(["compile", "-p", d, "--format", "json"])
-        .env("PGHOST", "127.0.0.1")
-        .output()
-        .unwrap();
+    let out = common::succeeds(
+        widgettdc()
+            .args(["compile", "-p", d, "--format", "json"])
+            .env("PGHOST", "127.0.0.1"),
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         v["tools"]["credit_by_region"]["output"][1]["type"],
@@ -772,6 +767,21 @@ fn postgres_receives_the_filter_order_and_limit() {
 fn tools_inside_one_database_run_there_directly_with_the_same_answers() {
     use widgettdc_runtime::{Options, Runtime};
     let f = fixture("direct");
+    // a join inside Postgres, across two of its schemas
+    std::fs::write(
+        f.dir.join("totals.yaml"),
+        format!(
+            "tools:
+  region_totals:
+    sql: |
+      SELECT c.region, count(*) AS n, sum(c.credit) AS credit, max(t.target) AS target
+      FROM crm.customers c JOIN crm.{}_sales.targets t ON t.region = c.region
+      GROUP BY c.region ORDER BY c.region
+",
+            f.name
+        ),
+    )
+    .unwrap();
     let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
     let rt = Runtime::load(&f.dir, &env, &Options::default()).expect("project loads");
     assert!(!rt.has_errors(), "{:?}", rt.diagnostics);

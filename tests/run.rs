@@ -924,21 +924,28 @@ fn files_in_s3_are_tables() {
     let _ = std::fs::remove_dir_all(served);
 }
 
+/// A new directory with `big.db`, whose table `items` has ids 1..=n.
+fn big_items(tag: &str, n: usize) -> (PathBuf, rusqlite::Connection) {
+    let dir = std::env::temp_dir().join(format!("wt-sqlite-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = rusqlite::Connection::open(dir.join("big.db")).unwrap();
+    db.execute_batch(&format!(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, grp TEXT NOT NULL, v INTEGER NOT NULL);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+         INSERT INTO items SELECT i, 'g' || (i % 7), (i * 37) % 1000 FROM n;"
+    ))
+    .unwrap();
+    (dir, db)
+}
+
 /// A large SQLite table without a LIMIT is read in rowid ranges, one statement per partition
 /// (in parallel): the answers are the same as SQLite's own, gaps in the rowids included.
 #[test]
 fn a_large_sqlite_table_is_read_in_parallel_rowid_ranges() {
-    let dir = std::env::temp_dir().join(format!("wt-sqlite-split-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = rusqlite::Connection::open(dir.join("big.db")).unwrap();
-    db.execute_batch(
-        "CREATE TABLE items (id INTEGER PRIMARY KEY, grp TEXT NOT NULL, v INTEGER NOT NULL);
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250000)
-         INSERT INTO items SELECT i, 'g' || (i % 7), (i * 37) % 1000 FROM n;
-         DELETE FROM items WHERE id % 10 = 3;",
-    )
-    .unwrap();
+    let (dir, db) = big_items("split", 250_000);
+    db.execute_batch("DELETE FROM items WHERE id % 10 = 3;")
+        .unwrap();
     std::fs::write(
         dir.join("spec.yaml"),
         "version: 1\nsources:\n  big: { kind: sqlite, path: big.db }\n",
@@ -983,16 +990,7 @@ fn a_large_sqlite_table_is_read_in_parallel_rowid_ranges() {
 /// runs gets them as `IN (...)`, so only those rows are read; the answers stay SQLite's own.
 #[test]
 fn a_join_narrows_the_sqlite_scan_on_its_probe_side_at_run_time() {
-    let dir = std::env::temp_dir().join(format!("wt-sqlite-dynamic-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = rusqlite::Connection::open(dir.join("big.db")).unwrap();
-    db.execute_batch(
-        "CREATE TABLE items (id INTEGER PRIMARY KEY, grp TEXT NOT NULL, v INTEGER NOT NULL);
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
-         INSERT INTO items SELECT i, 'g' || (i % 7), (i * 37) % 1000 FROM n;",
-    )
-    .unwrap();
+    let (dir, db) = big_items("dynamic", 200_000);
     let small = rusqlite::Connection::open(dir.join("small.db")).unwrap();
     small
         .execute_batch(

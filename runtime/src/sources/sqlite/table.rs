@@ -281,15 +281,20 @@ impl SqliteExec {
         self.query.sql(&[])
     }
 
-    /// The statement of a partition, with the run-time filters as they are now.
-    fn partition_sql(&self, partition: usize) -> DfResult<String> {
-        let range = self.ranges.get(partition).ok_or_else(|| {
+    /// The rowid range of a partition.
+    fn range(&self, partition: usize) -> DfResult<&Option<String>> {
+        self.ranges.get(partition).ok_or_else(|| {
             DataFusionError::Internal(format!(
                 "SqliteExec has {} partitions, not {}",
                 self.ranges.len(),
                 partition + 1
             ))
-        })?;
+        })
+    }
+
+    /// The statement of a partition, with the run-time filters as they are now.
+    fn partition_sql(&self, partition: usize) -> DfResult<String> {
+        let range = self.range(partition)?;
         let learnt = super::dynamic::conditions(&self.dynamic, &self.schema);
         if !learnt.is_empty() {
             *self.learnt.lock().unwrap_or_else(|p| p.into_inner()) = learnt.clone();
@@ -407,13 +412,7 @@ impl ExecutionPlan for SqliteExec {
         partition: usize,
         _context: Arc<TaskContext>,
     ) -> DfResult<SendableRecordBatchStream> {
-        if partition >= self.ranges.len() {
-            return Err(DataFusionError::Internal(format!(
-                "SqliteExec has {} partitions, not {}",
-                self.ranges.len(),
-                partition + 1
-            )));
-        }
+        self.range(partition)?;
         // the statement starts when its rows are first asked for: by then a join has read its
         // build side, and the run-time filters hold what it learnt
         let exec = self.clone();

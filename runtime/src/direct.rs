@@ -87,11 +87,10 @@ pub async fn prepare(state: &SessionState, plan: &LogicalPlan) -> Option<Direct>
         return None;
     };
     let provider = source_as_provider(&t.source).ok()?;
+    // every database table is wrapped for federation
     let is_database = provider
         .downcast_ref::<FederatedTableProviderAdaptor>()
-        .is_some()
-        || root.name() == "SqlExec"
-        || root.name() == "MySQLSQLExec";
+        .is_some();
     if !is_database
         || !root.children().is_empty()
         || root.output_partitioning().partition_count() != 1

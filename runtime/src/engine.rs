@@ -538,10 +538,28 @@ impl Runtime {
         args: &Map<String, Value>,
     ) -> Result<LogicalPlan, Vec<RuntimeError>> {
         let (planned, values) = self.prepare(name, args).await?;
+        self.bind(name, planned, values)
+    }
+
+    /// The planned statement with the values in place of its placeholders.
+    fn bind(
+        &self,
+        name: &str,
+        planned: Planned,
+        values: HashMap<String, ScalarAndMetadata>,
+    ) -> Result<LogicalPlan, Vec<RuntimeError>> {
         planned
             .plan
             .with_param_values(ParamValues::Map(values))
             .map_err(|e| vec![self.bind_error(name, e)])
+    }
+
+    /// A bound plan, ready to execute.
+    async fn frame(&self, plan: LogicalPlan) -> Result<DataFrame, Vec<RuntimeError>> {
+        self.ctx
+            .execute_logical_plan(plan)
+            .await
+            .map_err(|e| vec![RuntimeError::from_datafusion(e, Code::QueryPlan)])
     }
 
     /// A tool, ready to execute (always through DataFusion's planner; [`Runtime::tool_stream`]
@@ -552,10 +570,7 @@ impl Runtime {
         args: &Map<String, Value>,
     ) -> Result<DataFrame, Vec<RuntimeError>> {
         let plan = self.tool_plan(name, args).await?;
-        self.ctx
-            .execute_logical_plan(plan)
-            .await
-            .map_err(|e| vec![RuntimeError::from_datafusion(e, Code::QueryPlan)])
+        self.frame(plan).await
     }
 
     /// Run a tool. A tool that runs wholly inside one database goes there directly: its
@@ -573,16 +588,10 @@ impl Runtime {
                 .await
                 .map_err(|e| vec![self.bind_error(name, e)]);
         }
-        let plan = planned
-            .plan
-            .with_param_values(ParamValues::Map(values))
-            .map_err(|e| vec![self.bind_error(name, e)])?;
-        let df = self
-            .ctx
-            .execute_logical_plan(plan)
-            .await
-            .map_err(|e| vec![RuntimeError::from_datafusion(e, Code::QueryPlan)])?;
-        df.execute_stream()
+        let plan = self.bind(name, planned, values)?;
+        self.frame(plan)
+            .await?
+            .execute_stream()
             .await
             .map_err(|e| vec![RuntimeError::from_datafusion(e, Code::QueryExecution)])
     }

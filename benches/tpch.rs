@@ -9,7 +9,8 @@
 //! warm-up run; widgettdc and DataFusion runs are interleaved.
 //!
 //! Environment: `WIDGETTDC_TPCH_SF` (default 1), `WIDGETTDC_BENCH_DIR` (where the generated
-//! data is kept between runs; default the system temp dir).
+//! data is kept between runs; default the system temp dir), `WIDGETTDC_TPCH_QUERIES` (e.g.
+//! `q11,q16`: only these; the totals are then of these).
 
 #[path = "../tests/support/pg.rs"]
 mod pg;
@@ -110,7 +111,13 @@ fn main() {
     );
     let (mut total_ours, mut total_df, mut total_duck) = (0.0, 0.0, 0.0);
     let mut wrong = Vec::new();
+    let only: Option<Vec<String>> = std::env::var("WIDGETTDC_TPCH_QUERIES")
+        .ok()
+        .map(|s| s.split(',').map(|q| q.trim().to_string()).collect());
     for (name, sql) in tpch::queries() {
+        if only.as_ref().is_some_and(|o| !o.contains(&name)) {
+            continue;
+        }
         let federated = tpch::federated(&sql);
         let run_ours = || {
             exec.block_on(async {

@@ -764,6 +764,131 @@ fn postgres_receives_the_filter_order_and_limit() {
 }
 
 #[test]
+fn postgres_types_each_parameter_or_the_statement_goes_the_providers_way() {
+    use arrow::datatypes::{DataType, Field, Schema};
+    use widgettdc_runtime::sources::database::DatabaseSchema;
+    use widgettdc_runtime::sources::pg_statement::PgStatement;
+    use widgettdc_runtime::{Options, Runtime};
+    let f = fixture("pgparams");
+    let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
+    let rt = Runtime::load(&f.dir, &env, &Options::default()).expect("project loads");
+    let exec = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    exec.block_on(async {
+        // connect the source's pool
+        let args = serde_json::json!({"id": 3}).as_object().unwrap().clone();
+        rt.tool_frame("customer", &args).await.expect("plans");
+        let pool = rt
+            .context()
+            .catalog("datafusion")
+            .and_then(|c| c.schema("crm"))
+            .and_then(|s| {
+                s.downcast_ref::<DatabaseSchema>()
+                    .and_then(|db| db.postgres_pool())
+            })
+            .expect("a connected postgres source");
+        let statement = |sql: String, t: DataType, column: &str, out: DataType| {
+            let schema = Arc::new(Schema::new(vec![Field::new(column, out, true)]));
+            PgStatement::new(
+                "crm".into(),
+                Arc::clone(&pool),
+                sql,
+                vec![("p".into(), Some(t))],
+                Arc::clone(&schema),
+                schema,
+            )
+            .expect("sendable types")
+        };
+        let value = |v: datafusion::scalar::ScalarValue| {
+            std::collections::HashMap::from([("p".to_string(), v)])
+        };
+        let rows = |s: datafusion::execution::SendableRecordBatchStream| async {
+            let b: Vec<_> = futures::TryStreamExt::try_collect(s).await.expect("rows");
+            arrow::util::pretty::pretty_format_batches(&b)
+                .unwrap()
+                .to_string()
+        };
+        // a typed parameter Postgres can use: one round trip, the rows
+        let by_id = statement(
+            format!("SELECT id FROM {}.customers WHERE id = $1", f.name),
+            DataType::Int64,
+            "id",
+            DataType::Int32,
+        );
+        let got = by_id
+            .execute(&value(3i64.into()))
+            .await
+            .expect("runs")
+            .expect("sent with parameters");
+        assert!(rows(got).await.contains("| 3  |"));
+        // text of no stated type: Postgres types it from the column (a uuid)
+        let by_uid = statement(
+            format!("SELECT id FROM {}.customers WHERE uid = $1", f.name),
+            DataType::Utf8,
+            "id",
+            DataType::Int32,
+        );
+        let got = by_uid
+            .execute(&value("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12".into()))
+            .await
+            .expect("runs")
+            .expect("sent with parameters");
+        assert!(rows(got).await.contains("| 2  |"));
+        // nothing to type the text from, or no operator for the type sent: refused before it
+        // runs, and from then on the provider's way
+        for (sql, t, v) in [
+            (
+                format!(
+                    "SELECT name AS id FROM {}.customers WHERE $1 IS NULL",
+                    f.name
+                ),
+                DataType::Utf8,
+                datafusion::scalar::ScalarValue::from("x"),
+            ),
+            (
+                format!("SELECT id FROM {}.customers WHERE uid = $1", f.name),
+                DataType::Int64,
+                7i64.into(),
+            ),
+        ] {
+            let s = statement(sql.clone(), t, "id", DataType::Utf8);
+            assert!(s.sql().is_some());
+            for _ in 0..2 {
+                assert!(
+                    s.execute(&value(v.clone())).await.expect(&sql).is_none(),
+                    "{sql}"
+                );
+            }
+            assert!(s.sql().is_none(), "{sql}");
+        }
+        // other failures are the query's, naming the source
+        let missing = statement(
+            format!("SELECT id FROM {}.nowhere WHERE id = $1", f.name),
+            DataType::Int64,
+            "id",
+            DataType::Int32,
+        );
+        let e = missing
+            .execute(&value(1i64.into()))
+            .await
+            .err()
+            .expect("fails");
+        let e = widgettdc_runtime::RuntimeError::from_datafusion(
+            e,
+            widgettdc_compiler::Code::QueryExecution,
+        );
+        assert!(
+            e.message.contains("postgres source `crm`") && e.message.contains("does not exist"),
+            "{}",
+            e.message
+        );
+    });
+    drop(rt);
+}
+
+#[test]
 fn tools_inside_one_database_run_there_directly_with_the_same_answers() {
     use widgettdc_runtime::{Options, Runtime};
     let f = fixture("direct");
@@ -777,6 +902,18 @@ fn tools_inside_one_database_run_there_directly_with_the_same_answers() {
       SELECT c.region, count(*) AS n, sum(c.credit) AS credit, max(t.target) AS target
       FROM crm.customers c JOIN crm.{}_sales.targets t ON t.region = c.region
       GROUP BY c.region ORDER BY c.region
+  typed_filters:
+    parameters:
+      uid: {{ type: string }}
+      min_credit: {{ type: number }}
+      day: {{ type: date }}
+      later: {{ type: boolean, default: true }}
+      ratio: {{ type: number, default: 0.5 }}
+    sql: |
+      SELECT id, name, credit FROM crm.customers
+      WHERE uid = $uid OR (credit >= $min_credit AND CAST(created AS DATE) >= $day
+        AND (id > 2) = $later AND CAST(id AS DOUBLE) * 1.5 >= $ratio)
+      ORDER BY id
 ",
             f.name
         ),
@@ -804,6 +941,19 @@ fn tools_inside_one_database_run_there_directly_with_the_same_answers() {
             Some("crm"),
         ),
         ("region_totals", serde_json::json!({}), Some("crm")),
+        // text typed by Postgres as a uuid, a decimal, a date, a boolean, a double
+        (
+            "typed_filters",
+            serde_json::json!({"uid": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "min_credit": "100.5",
+                "day": "2026-02-01"}),
+            Some("crm"),
+        ),
+        (
+            "typed_filters",
+            serde_json::json!({"uid": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a19", "min_credit": 10,
+                "day": "2026-01-06", "later": false, "ratio": 2.5}),
+            Some("crm"),
+        ),
         (
             "orders_of",
             serde_json::json!({"customer": 2, "min": 6}),
@@ -821,7 +971,20 @@ fn tools_inside_one_database_run_there_directly_with_the_same_answers() {
         for (tool, a, expected) in calls {
             let a = args(a);
             let direct = rt.runs_directly_in(tool, &a).await.expect("plans");
-            assert_eq!(direct.as_deref(), expected, "{tool} {a:?}");
+            assert_eq!(
+                direct.as_ref().map(|d| d.source.as_str()),
+                expected,
+                "{tool} {a:?}"
+            );
+            // Postgres receives the arguments as parameters of a statement that stays the same;
+            // MariaDB still receives them written into the statement
+            let parameterised = direct.and_then(|d| d.parameterised);
+            assert_eq!(parameterised.is_some(), expected == Some("crm"), "{tool}");
+            if let Some(sql) = &parameterised {
+                if !a.is_empty() {
+                    assert!(sql.contains("$1"), "{tool}: {sql}");
+                }
+            }
             let stream = rt.tool_stream(tool, &a).await.expect("runs");
             let schema = stream.schema();
             let ours: Vec<_> = futures::TryStreamExt::try_collect(stream)
@@ -849,6 +1012,13 @@ fn tools_inside_one_database_run_there_directly_with_the_same_answers() {
             if let Some(b) = planned.first() {
                 assert_eq!(fields(&schema), fields(&b.schema()), "{tool} {a:?}");
             }
+            // and Postgres took the parameters as sent (it did not refuse to type them)
+            let again = rt.runs_directly_in(tool, &a).await.expect("plans");
+            assert_eq!(
+                again.and_then(|d| d.parameterised).is_some(),
+                expected == Some("crm"),
+                "{tool} {a:?}"
+            );
             // the direct result is the answer, not an empty one
             if tool != "customer" || a["id"] == 3 {
                 assert!(
@@ -864,13 +1034,31 @@ fn tools_inside_one_database_run_there_directly_with_the_same_answers() {
             .err()
             .expect("refused");
         assert!(e[0].message.contains("`id`"), "{}", e[0].message);
+        let last = rt
+            .tool_stream("customer", &args(serde_json::json!({"id": 3})))
+            .await
+            .expect("runs");
+        let last: Vec<_> = futures::TryStreamExt::try_collect(last).await.unwrap();
+        assert_eq!(last.iter().map(|b| b.num_rows()).sum::<usize>(), 1);
     });
+    // Postgres received the statement with `$1`, not the value: the pool's connections show the
+    // last statement each ran, as the server got it
+    let received = psql_rows(&format!(
+        "SELECT query FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+         AND query LIKE '%{}%customers%'",
+        f.name
+    ));
+    assert!(received.contains("$1"), "Postgres received: {received}");
     drop(rt);
     // `explain` says so
     let d = f.dir.to_str().unwrap();
     let out = common::succeeds(widgettdc().args(["explain", "-p", d, "customer", "-P", "id=3"]));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Runs wholly in source `crm`"), "{text}");
+    assert!(
+        text.contains("typed parameters") && text.contains("= $1"),
+        "{text}"
+    );
     let out = common::succeeds(widgettdc().args(["explain", "-p", d, "bucketed"]));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Runs wholly"));
 }

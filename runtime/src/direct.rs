@@ -11,23 +11,35 @@
 //!
 //! Plans that keep any work in DataFusion (a join across sources, a stdlib function, an MCP tool
 //! call) are not direct and run as before.
+//!
+//! A federated statement for a Postgres source goes one step further
+//! ([`crate::sources::pg_statement`]): its SQL is rendered once with positional parameters and
+//! each call sends only the arguments, as typed parameters, in one round trip.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::ScanArgs;
-use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{ParamValues, Statistics};
 use datafusion::datasource::source_as_provider;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, SessionState, TaskContext};
 use datafusion::logical_expr::expr_rewriter::unnormalize_cols;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_plan::coop::CooperativeExec;
-use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, PhysicalExpr};
+use datafusion::sql::unparser::dialect::Dialect;
 use datafusion_federation::schema_cast::SchemaCastScanExec;
-use datafusion_federation::sql::{SQLExecutor, VirtualExecutionPlan};
+use datafusion_federation::sql::{
+    AstAnalyzer, LogicalOptimizer, SQLExecutor, SQLTableSource, VirtualExecutionPlan,
+};
 use datafusion_federation::FederatedTableProviderAdaptor;
+
+use crate::sources::pg_statement::PgStatement;
 
 /// A statement that runs inside one database, with its arguments still to bind.
 pub struct Direct {
@@ -37,6 +49,8 @@ pub struct Direct {
     how: How,
     /// The statement's result schema.
     schema: SchemaRef,
+    /// The statement as Postgres SQL with positional parameters, when its source is Postgres.
+    postgres: Option<PgStatement>,
 }
 
 enum How {
@@ -80,6 +94,7 @@ pub async fn prepare(state: &SessionState, plan: &LogicalPlan) -> Option<Direct>
                 statistics: scan.statistics().clone(),
             },
             schema: root.schema(),
+            postgres: None,
         });
     }
     // a lone scan of one database table (filters, columns and limit handed to the provider)
@@ -103,6 +118,7 @@ pub async fn prepare(state: &SessionState, plan: &LogicalPlan) -> Option<Direct>
             state: Box::new(state.clone()),
         },
         schema: root.schema(),
+        postgres: None,
     })
 }
 
@@ -121,6 +137,15 @@ impl Direct {
         values: ParamValues,
         task: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
+        if let (Some(pg), ParamValues::Map(values)) = (&self.postgres, &values) {
+            let values: HashMap<String, _> = values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.value.clone()))
+                .collect();
+            if let Some(rows) = pg.execute(&values).await? {
+                return Ok(rows);
+            }
+        }
         let plan = self.plan.clone().with_param_values(values)?;
         let exec: Arc<dyn ExecutionPlan> = match &self.how {
             How::Federated {
@@ -161,6 +186,40 @@ impl Direct {
         exec.execute(0, task)
     }
 
+    /// Send the statement to this Postgres source with typed parameters (when its placeholders
+    /// all have a Postgres type; else it keeps the provider's path).
+    pub fn send_to_postgres(
+        &mut self,
+        source: String,
+        pool: Arc<datafusion_table_providers::sql::db_connection_pool::postgrespool::PostgresConnectionPool>,
+    ) {
+        let executor = match &self.how {
+            How::Federated { executor, .. } => Arc::clone(executor),
+            // the SQL federation would send for the scan alone
+            How::Scan { .. } => match scan_executor(&self.plan) {
+                Some(e) => e,
+                None => return,
+            },
+        };
+        let Some((sql, params)) = positional_sql(&self.plan, &executor) else {
+            return;
+        };
+        let rows_schema = Arc::new(self.plan.schema().as_arrow().clone());
+        self.postgres = PgStatement::new(
+            source,
+            pool,
+            sql,
+            params,
+            rows_schema,
+            Arc::clone(&self.schema),
+        );
+    }
+
+    /// The SQL sent with positional parameters, if the statement is sent that way.
+    pub fn positional_sql(&self) -> Option<&str> {
+        self.postgres.as_ref().and_then(|p| p.sql())
+    }
+
     /// The source the statement runs in (the first part of its tables' names).
     pub fn source(&self) -> String {
         let mut source = String::new();
@@ -176,5 +235,114 @@ impl Direct {
             Ok(TreeNodeRecursion::Continue)
         });
         source
+    }
+}
+
+/// The SQL executor of the database table a lone scan reads.
+fn scan_executor(plan: &LogicalPlan) -> Option<Arc<dyn SQLExecutor>> {
+    let LogicalPlan::TableScan(t) = plan else {
+        return None;
+    };
+    let provider = source_as_provider(&t.source).ok()?;
+    let adaptor = provider.downcast_ref::<FederatedTableProviderAdaptor>()?;
+    let source =
+        (adaptor.source.as_ref() as &dyn std::any::Any).downcast_ref::<SQLTableSource>()?;
+    Some(Arc::clone(&source.provider.executor))
+}
+
+/// The federated statement as the database's SQL with `$1, $2, ...` for its placeholders, and
+/// the placeholder (name without `$`) and its inferred type (if any) behind each.
+fn positional_sql(
+    plan: &LogicalPlan,
+    executor: &Arc<dyn SQLExecutor>,
+) -> Option<(String, Vec<(String, Option<DataType>)>)> {
+    let types = plan.get_parameter_types().ok()?;
+    let mut order: Vec<String> = Vec::new();
+    let renamed = plan
+        .clone()
+        .transform_up_with_subqueries(|node| {
+            node.map_expressions(|e| {
+                e.transform_up(|e| match e {
+                    Expr::Placeholder(mut p) => {
+                        let n = match order.iter().position(|id| *id == p.id) {
+                            Some(i) => i + 1,
+                            None => {
+                                order.push(p.id.clone());
+                                order.len()
+                            }
+                        };
+                        p.id = format!("${n}");
+                        Ok(Transformed::yes(Expr::Placeholder(p)))
+                    }
+                    e => Ok(Transformed::no(e)),
+                })
+            })
+        })
+        .ok()?
+        .data;
+    let params = order
+        .into_iter()
+        .map(|id| {
+            let t = types.get(&id).cloned().flatten();
+            (id.trim_start_matches('$').to_string(), t)
+        })
+        .collect();
+    // the SQL federation's scan would send, caught on its way to the executor
+    let capture = Arc::new(Capture {
+        inner: Arc::clone(executor),
+        sql: Mutex::new(None),
+    });
+    let scan = VirtualExecutionPlan::new(
+        renamed,
+        Arc::clone(&capture) as Arc<dyn SQLExecutor>,
+        Statistics::new_unknown(plan.schema().as_arrow()),
+    );
+    drop(scan.execute(0, Arc::new(TaskContext::default())).ok()?);
+    let sql = capture.sql.lock().ok()?.take()?;
+    Some((sql, params))
+}
+
+/// An executor that keeps the SQL it is given (and runs nothing); the rest is the real one's.
+struct Capture {
+    inner: Arc<dyn SQLExecutor>,
+    sql: Mutex<Option<String>>,
+}
+
+#[async_trait]
+impl SQLExecutor for Capture {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn compute_context(&self) -> Option<String> {
+        self.inner.compute_context()
+    }
+    fn dialect(&self) -> Arc<dyn Dialect> {
+        self.inner.dialect()
+    }
+    fn logical_optimizer(&self) -> Option<LogicalOptimizer> {
+        self.inner.logical_optimizer()
+    }
+    fn ast_analyzer(&self) -> Option<AstAnalyzer> {
+        self.inner.ast_analyzer()
+    }
+    fn execute(
+        &self,
+        query: &str,
+        schema: SchemaRef,
+        _filters: &[Arc<dyn PhysicalExpr>],
+    ) -> Result<SendableRecordBatchStream> {
+        if let Ok(mut sql) = self.sql.lock() {
+            *sql = Some(query.to_string());
+        }
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            schema,
+            futures::stream::empty(),
+        )))
+    }
+    async fn table_names(&self) -> Result<Vec<String>> {
+        self.inner.table_names().await
+    }
+    async fn get_table_schema(&self, table_name: &str) -> Result<SchemaRef> {
+        self.inner.get_table_schema(table_name).await
     }
 }

@@ -502,7 +502,9 @@ impl Runtime {
                 let plan = planned.map_err(|e| vec![tool_error(tool, e)])?;
                 // a plan holding MCP results is for this call only
                 let direct = match calls.is_empty() {
-                    true => direct::prepare(&state, &plan).await.map(Arc::new),
+                    true => direct::prepare(&state, &plan)
+                        .await
+                        .map(|d| Arc::new(self.to_postgres(d))),
                     false => None,
                 };
                 let planned = Planned {
@@ -601,9 +603,30 @@ impl Runtime {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Option<String>, Vec<RuntimeError>> {
+    ) -> Result<Option<DirectRun>, Vec<RuntimeError>> {
         let (planned, _) = self.prepare(name, args).await?;
-        Ok(planned.direct.as_ref().map(|d| d.source()))
+        Ok(planned.direct.as_ref().map(|d| DirectRun {
+            source: d.source(),
+            parameterised: d.positional_sql().map(str::to_string),
+        }))
+    }
+
+    /// A direct statement for a Postgres source, sent with typed parameters (see
+    /// [`crate::sources::pg_statement`]).
+    fn to_postgres(&self, mut d: direct::Direct) -> direct::Direct {
+        let source = d.source();
+        let pool = self
+            .ctx
+            .catalog("datafusion")
+            .and_then(|c| c.schema(&source))
+            .and_then(|s| {
+                s.downcast_ref::<crate::sources::database::DatabaseSchema>()
+                    .and_then(|db| db.postgres_pool())
+            });
+        if let Some(pool) = pool {
+            d.send_to_postgres(source, pool);
+        }
+        d
     }
 
     fn bind_error(&self, name: &str, e: datafusion::error::DataFusionError) -> RuntimeError {
@@ -612,6 +635,16 @@ impl Runtime {
             Err(_) => RuntimeError::from_datafusion(e, Code::QueryPlan),
         }
     }
+}
+
+/// How a tool runs when the whole of it runs inside one database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectRun {
+    /// The source it runs in.
+    pub source: String,
+    /// The SQL sent with the arguments as typed parameters (`$1, $2, ...`), when they are sent
+    /// that way (Postgres) rather than written into the statement.
+    pub parameterised: Option<String>,
 }
 
 /// A planned tool statement, before its arguments are bound.

@@ -22,7 +22,7 @@ pub mod params;
 pub mod schemas;
 pub mod sources;
 
-pub use engine::{Options, Runtime};
+pub use engine::{DirectRun, Options, Runtime};
 pub use error::{Result, RuntimeError};
 
 /// The SQL functions the compiler plans with and the runtime executes: DataFusion's own plus

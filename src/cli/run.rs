@@ -318,10 +318,15 @@ pub fn explain(args: &ProjectArgs, params: &ParamArgs, target: &str, analyze: bo
         let explained = widgettdc_runtime::explain::explain(df, analyze)
             .await
             .map_err(|e| vec![e])?;
-        if let Some(source) = direct {
+        if let Some(d) = direct {
             println!(
-                "Runs wholly in source `{source}`: a call binds its arguments into the statement planned once and sends it there (no planning per call)."
+                "Runs wholly in source `{}`: a call binds its arguments into the statement planned once and sends it there (no planning per call).",
+                d.source
             );
+            if let Some(sql) = d.parameterised {
+                println!("Sent once per call with the arguments as typed parameters:");
+                println!("  {sql}");
+            }
             println!();
         }
         print!("{explained}");

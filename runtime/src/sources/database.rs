@@ -535,6 +535,14 @@ impl DatabaseSchema {
         .await
     }
 
+    /// The connection pool of this Postgres source, once connected.
+    pub fn postgres_pool(&self) -> Option<Arc<PostgresConnectionPool>> {
+        match self.db.factory.get() {
+            Some(Factory::Postgres(_, pool)) => Some(Arc::clone(pool)),
+            _ => None,
+        }
+    }
+
     /// The schema's tables, or why they cannot be listed.
     pub async fn list(&self) -> Result<Vec<String>> {
         self.db.tables(&self.schema).await

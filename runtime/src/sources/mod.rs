@@ -21,6 +21,7 @@ pub mod http_client;
 pub mod mcp;
 pub mod mysql_timeout;
 pub mod pg_listen;
+pub mod pg_statement;
 pub mod rest;
 pub mod sqlite;
 

@@ -1,0 +1,340 @@
+//! A direct tool's statement sent to Postgres with real, typed parameters: one round trip.
+//!
+//! datafusion-table-providers sends every statement as text with its values written in, and
+//! tokio-postgres sends such a statement in two round trips (prepare, then execute), with Postgres
+//! parsing it anew each time. A tool that runs wholly inside one Postgres source (see
+//! [`crate::direct`]) has the same statement on every call, only its arguments differ: here its
+//! SQL is rendered once with `$1, $2, ...` in place of the tool's `$name` placeholders, and a call
+//! sends it with the arguments as typed binary parameters (`Parse`/`Bind`/`Execute` in one
+//! round trip). The rows become Arrow with the provider's own conversion, so the results are the
+//! ones the planned path returns.
+//!
+//! Integers, floats, booleans, dates and timestamps are sent as typed binary values. Text and
+//! decimals are sent as text of unspecified type, so that Postgres types them from where they
+//! stand, as it does the literals the provider writes (`'sad'` compared to an enum, a uuid, a
+//! numeric). When Postgres cannot type a parameter that way (`SELECT $1`), the statement is
+//! refused before it runs and the tool goes back to the provider's path for good. Other
+//! parameter types (lists, binary, intervals) keep the provider's path.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::scalar::ScalarValue;
+use datafusion_federation::schema_cast::record_convert::try_cast_to;
+use datafusion_table_providers::sql::arrow_sql_gen::postgres::rows_to_arrow;
+use datafusion_table_providers::sql::db_connection_pool::postgrespool::PostgresConnectionPool;
+use futures::StreamExt;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
+use widgettdc_compiler::Code;
+
+use crate::error::RuntimeError;
+
+/// Rows converted to Arrow at a time (as the provider does).
+const CHUNK: usize = 4_000;
+
+/// A statement with positional parameters, ready to send to one Postgres source.
+pub struct PgStatement {
+    source: String,
+    pool: Arc<PostgresConnectionPool>,
+    sql: String,
+    /// The placeholder each `$n` stands for (`$1` first), with the type it is sent as (the
+    /// value's own when the planner inferred none, as for `LIMIT $n`).
+    params: Vec<(String, Option<(DataType, Type)>)>,
+    /// The schema of the rows as the database returns them, and as the tool returns them.
+    rows_schema: SchemaRef,
+    schema: SchemaRef,
+    /// Postgres could not type the parameters: the provider's path is used instead.
+    refused: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for PgStatement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStatement")
+            .field("source", &self.source)
+            .field("sql", &self.sql)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Postgres type a parameter of this Arrow type is sent as (`UNKNOWN`: as text, typed by
+/// Postgres from where it stands), if it can be sent.
+pub fn postgres_type(t: &DataType) -> Option<Type> {
+    Some(match t {
+        DataType::Boolean => Type::BOOL,
+        DataType::Int8 | DataType::Int16 | DataType::UInt8 => Type::INT2,
+        DataType::Int32 | DataType::UInt16 => Type::INT4,
+        DataType::Int64 | DataType::UInt32 => Type::INT8,
+        DataType::Float32 => Type::FLOAT4,
+        DataType::Float64 => Type::FLOAT8,
+        DataType::Date32 | DataType::Date64 => Type::DATE,
+        DataType::Timestamp(_, None) => Type::TIMESTAMP,
+        DataType::Timestamp(_, Some(_)) => Type::TIMESTAMPTZ,
+        DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Decimal32(..)
+        | DataType::Decimal64(..)
+        | DataType::Decimal128(..)
+        | DataType::Decimal256(..) => Type::UNKNOWN,
+        _ => return None,
+    })
+}
+
+/// Text for Postgres to type (see [`postgres_type`]).
+#[derive(Debug)]
+struct Untyped(Option<String>);
+
+impl ToSql for Untyped {
+    fn to_sql(
+        &self,
+        _: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match &self.0 {
+            Some(s) => {
+                out.extend_from_slice(s.as_bytes());
+                Ok(IsNull::No)
+            }
+            None => Ok(IsNull::Yes),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    fn encode_format(&self, _: &Type) -> Format {
+        Format::Text
+    }
+
+    to_sql_checked!();
+}
+
+impl PgStatement {
+    /// `params` names the placeholder behind each `$n` of `sql` with its inferred type; every
+    /// type must have a [`postgres_type`].
+    pub fn new(
+        source: String,
+        pool: Arc<PostgresConnectionPool>,
+        sql: String,
+        params: Vec<(String, Option<DataType>)>,
+        rows_schema: SchemaRef,
+        schema: SchemaRef,
+    ) -> Option<PgStatement> {
+        let params = params
+            .into_iter()
+            .map(|(name, t)| match t {
+                Some(t) => postgres_type(&t).map(|pg| (name, Some((t, pg)))),
+                None => Some((name, None)),
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(PgStatement {
+            source,
+            pool,
+            sql,
+            params,
+            rows_schema,
+            schema,
+            refused: false.into(),
+        })
+    }
+
+    /// The SQL sent (with its `$n` parameters); `None` once Postgres refused it.
+    pub fn sql(&self) -> Option<&str> {
+        let refused = self.refused.load(std::sync::atomic::Ordering::Relaxed);
+        (!refused).then_some(self.sql.as_str())
+    }
+
+    /// Send the statement with these values for its placeholders (by name, without `$`).
+    /// `None` when Postgres cannot type its parameters: send it the provider's way.
+    pub async fn execute(
+        &self,
+        values: &HashMap<String, ScalarValue>,
+    ) -> Result<Option<SendableRecordBatchStream>> {
+        use std::sync::atomic::Ordering;
+        if self.refused.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let mut args: Vec<(Box<dyn ToSql + Send + Sync>, Type)> =
+            Vec::with_capacity(self.params.len());
+        for (name, typed) in &self.params {
+            let v = values.get(name).ok_or_else(|| {
+                DataFusionError::Internal(format!("no value for placeholder ${name}"))
+            })?;
+            let (v, pg) = match typed {
+                Some((t, pg)) if &v.data_type() == t => (v.clone(), pg.clone()),
+                Some((t, pg)) => (v.cast_to(t)?, pg.clone()),
+                None => match postgres_type(&v.data_type()) {
+                    Some(pg) => (v.clone(), pg),
+                    // a value this path cannot send: the provider's path can
+                    None => return Ok(None),
+                },
+            };
+            args.push((to_sql(&v, &pg)?, pg));
+        }
+        let conn = self
+            .pool
+            .connect_direct()
+            .await
+            .map_err(|e| self.error(&e, Code::SourceUnavailable))?;
+        // tokio-postgres pipelines: once sent, the connection can serve other callers while
+        // these rows arrive
+        let sent = conn
+            .conn
+            .query_typed_raw(
+                &self.sql,
+                args.iter()
+                    .map(|(v, t)| (v.as_ref() as &(dyn ToSql + Sync), t.clone())),
+            )
+            .await;
+        drop(conn);
+        let rows = match sent {
+            Ok(rows) => rows,
+            Err(e) if cannot_type(&e) => {
+                self.refused.store(true, Ordering::Relaxed);
+                return Ok(None);
+            }
+            Err(e) => return Err(self.error(&postgres_message(&e), Code::QueryExecution)),
+        };
+        let rows_schema = Arc::clone(&self.rows_schema);
+        let schema = Arc::clone(&self.schema);
+        let source = self.source.clone();
+        let batches = rows.chunks(CHUNK).map(move |rows| {
+            let rows = rows
+                .into_iter()
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| error(&source, &postgres_message(&e), Code::QueryExecution))?;
+            let batch = rows_to_arrow(&rows, &Some(Arc::clone(&rows_schema)))
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            try_cast_to(batch, Arc::clone(&schema))
+                .map_err(|e| DataFusionError::External(Box::new(e)))
+        });
+        Ok(Some(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            batches,
+        ))))
+    }
+
+    fn error(&self, e: &dyn std::fmt::Display, code: Code) -> DataFusionError {
+        error(&self.source, e, code)
+    }
+}
+
+/// A failure of the statement, naming the source.
+fn error(source: &str, e: &dyn std::fmt::Display, code: Code) -> DataFusionError {
+    let message = format!("postgres source `{source}`: {e}");
+    let help = if message.contains("statement timeout") {
+        "the database stopped the query at the source's `timeout:`: filter more, or raise it"
+            .to_string()
+    } else if code == Code::SourceUnavailable {
+        format!("check that the server is running and the connection settings of source `{source}` (url, user, password, tls)")
+    } else {
+        "the live sources differ from what `check` saw: run `widgettdc check`, and compare the lock file with the data".to_string()
+    };
+    DataFusionError::External(Box::new(RuntimeError::new(code, message).help(help)))
+}
+
+/// Postgres refused the statement because it cannot type a parameter as sent (no operator
+/// for it, or nothing to infer its type from).
+fn cannot_type(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::INDETERMINATE_DATATYPE
+            || *c == SqlState::UNDEFINED_FUNCTION
+            || *c == SqlState::AMBIGUOUS_FUNCTION
+            || *c == SqlState::DATATYPE_MISMATCH
+    )
+}
+
+/// The server's own message when there is one (tokio-postgres's `Display` says only "db error").
+fn postgres_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => e.to_string(),
+    }
+}
+
+/// A value as a Postgres parameter of the type [`postgres_type`] gives for it.
+fn to_sql(v: &ScalarValue, pg: &Type) -> Result<Box<dyn ToSql + Send + Sync>> {
+    if *pg == Type::UNKNOWN {
+        return Ok(Box::new(Untyped((!v.is_null()).then(|| v.to_string()))));
+    }
+    let unsupported = || {
+        DataFusionError::Internal(format!(
+            "a {} value cannot be sent as a Postgres parameter",
+            v.data_type()
+        ))
+    };
+    Ok(match v {
+        ScalarValue::Boolean(v) => Box::new(*v),
+        ScalarValue::Int8(v) => Box::new(v.map(i16::from)),
+        ScalarValue::UInt8(v) => Box::new(v.map(i16::from)),
+        ScalarValue::Int16(v) => Box::new(*v),
+        ScalarValue::Int32(v) => Box::new(*v),
+        ScalarValue::UInt16(v) => Box::new(v.map(i32::from)),
+        ScalarValue::Int64(v) => Box::new(*v),
+        ScalarValue::UInt32(v) => Box::new(v.map(i64::from)),
+        ScalarValue::Float32(v) => Box::new(*v),
+        ScalarValue::Float64(v) => Box::new(*v),
+        ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) | ScalarValue::Utf8View(v) => {
+            Box::new(v.clone())
+        }
+        ScalarValue::Date32(v) => Box::new(
+            v.map(|d| {
+                NaiveDate::from_epoch_days(d).ok_or_else(|| {
+                    DataFusionError::Execution(format!("date {d} days after 1970 is out of range"))
+                })
+            })
+            .transpose()?,
+        ),
+        ScalarValue::Date64(v) => Box::new(
+            v.map(|ms| {
+                DateTime::from_timestamp_millis(ms)
+                    .map(|t| t.date_naive())
+                    .ok_or_else(|| {
+                        DataFusionError::Execution(format!("date {ms} ms is out of range"))
+                    })
+            })
+            .transpose()?,
+        ),
+        ScalarValue::TimestampSecond(v, tz) => timestamp(v.map(|s| (s, TimeUnit::Second)), tz)?,
+        ScalarValue::TimestampMillisecond(v, tz) => {
+            timestamp(v.map(|s| (s, TimeUnit::Millisecond)), tz)?
+        }
+        ScalarValue::TimestampMicrosecond(v, tz) => {
+            timestamp(v.map(|s| (s, TimeUnit::Microsecond)), tz)?
+        }
+        ScalarValue::TimestampNanosecond(v, tz) => {
+            timestamp(v.map(|s| (s, TimeUnit::Nanosecond)), tz)?
+        }
+        _ => return Err(unsupported()),
+    })
+}
+
+/// A timestamp as `timestamp` (no zone) or `timestamptz` (instants are UTC).
+fn timestamp(
+    v: Option<(i64, TimeUnit)>,
+    tz: &Option<Arc<str>>,
+) -> Result<Box<dyn ToSql + Send + Sync>> {
+    let at = v
+        .map(|(n, unit)| {
+            let t = match unit {
+                TimeUnit::Second => DateTime::from_timestamp(n, 0),
+                TimeUnit::Millisecond => DateTime::from_timestamp_millis(n),
+                TimeUnit::Microsecond => DateTime::from_timestamp_micros(n),
+                TimeUnit::Nanosecond => Some(DateTime::from_timestamp_nanos(n)),
+            };
+            t.ok_or_else(|| DataFusionError::Execution(format!("timestamp {n} is out of range")))
+        })
+        .transpose()?;
+    Ok(match tz {
+        Some(_) => Box::new(at) as Box<dyn ToSql + Send + Sync>,
+        None => Box::new(at.map(|t: DateTime<Utc>| -> NaiveDateTime { t.naive_utc() })),
+    })
+}

@@ -786,7 +786,7 @@ fn postgres_types_each_parameter_or_the_statement_goes_the_providers_way() {
             .and_then(|c| c.schema("crm"))
             .and_then(|s| {
                 s.downcast_ref::<DatabaseSchema>()
-                    .and_then(|db| db.postgres_pool())
+                    .and_then(|db| db.postgres_connections())
             })
             .expect("a connected postgres source");
         let statement = |sql: String, t: DataType, column: &str, out: DataType| {
@@ -863,6 +863,31 @@ fn postgres_types_each_parameter_or_the_statement_goes_the_providers_way() {
             }
             assert!(s.sql().is_none(), "{sql}");
         }
+        // a connection is kept between statements (no check-out from the pool each time); one
+        // the server closed meanwhile is replaced without failing the call
+        let pid = || {
+            statement(
+                "SELECT pg_backend_pid() AS pid WHERE $1 > 0".into(),
+                DataType::Int64,
+                "pid",
+                DataType::Int32,
+            )
+        };
+        let (first, second) = (pid(), pid());
+        let a = rows(first.execute(&value(1i64.into())).await.unwrap().unwrap()).await;
+        let b = rows(second.execute(&value(1i64.into())).await.unwrap().unwrap()).await;
+        assert_eq!(a, b, "the same connection");
+        let backend: String = a.chars().filter(char::is_ascii_digit).collect();
+        psql(&format!("SELECT pg_terminate_backend({backend})"));
+        let c = rows(
+            first
+                .execute(&value(1i64.into()))
+                .await
+                .expect("runs")
+                .unwrap(),
+        )
+        .await;
+        assert_ne!(a, c, "a new connection");
         // other failures are the query's, naming the source
         let missing = statement(
             format!("SELECT id FROM {}.nowhere WHERE id = $1", f.name),

@@ -191,7 +191,7 @@ impl Direct {
     pub fn send_to_postgres(
         &mut self,
         source: String,
-        pool: Arc<datafusion_table_providers::sql::db_connection_pool::postgrespool::PostgresConnectionPool>,
+        connections: Arc<crate::sources::pg_statement::Connections>,
     ) {
         let executor = match &self.how {
             How::Federated { executor, .. } => Arc::clone(executor),
@@ -207,7 +207,7 @@ impl Direct {
         let rows_schema = Arc::new(self.plan.schema().as_arrow().clone());
         self.postgres = PgStatement::new(
             source,
-            pool,
+            connections,
             sql,
             params,
             rows_schema,

@@ -621,10 +621,10 @@ impl Runtime {
             .and_then(|c| c.schema(&source))
             .and_then(|s| {
                 s.downcast_ref::<crate::sources::database::DatabaseSchema>()
-                    .and_then(|db| db.postgres_pool())
+                    .and_then(|db| db.postgres_connections())
             });
-        if let Some(pool) = pool {
-            d.send_to_postgres(source, pool);
+        if let Some(connections) = pool {
+            d.send_to_postgres(source, connections);
         }
         d
     }

@@ -66,6 +66,8 @@ pub struct Database {
     /// MySQL or MariaDB, asked once when a statement needs limiting.
     flavor: OnceCell<super::mysql_timeout::Flavor>,
     factory: OnceCell<Factory>,
+    /// Postgres: the connections direct statements use (see [`super::pg_statement`]).
+    direct: std::sync::OnceLock<Arc<super::pg_statement::Connections>>,
     /// Tables per schema, listed once.
     listed: Mutex<HashMap<String, Vec<String>>>,
     /// Table providers (each read the table's columns from the database), kept for
@@ -270,6 +272,7 @@ pub fn register(cx: &SourceCx) -> Result<Registration> {
         statement_timeout: connection.timeout.as_ref().map(|t| t.0),
         flavor: OnceCell::new(),
         factory: OnceCell::new(),
+        direct: std::sync::OnceLock::new(),
         listed: Mutex::new(HashMap::new()),
         providers: Mutex::new(HashMap::new()),
         declared: cx.catalog.cloned(),
@@ -535,12 +538,20 @@ impl DatabaseSchema {
         .await
     }
 
-    /// The connection pool of this Postgres source, once connected.
-    pub fn postgres_pool(&self) -> Option<Arc<PostgresConnectionPool>> {
-        match self.db.factory.get() {
-            Some(Factory::Postgres(_, pool)) => Some(Arc::clone(pool)),
-            _ => None,
-        }
+    /// The connections direct statements of this Postgres source use, once it is connected.
+    pub fn postgres_connections(&self) -> Option<Arc<super::pg_statement::Connections>> {
+        let Some(Factory::Postgres(_, pool)) = self.db.factory.get() else {
+            return None;
+        };
+        let size = self
+            .db
+            .params
+            .get("connection_pool_size")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10); // the provider's default
+        Some(Arc::clone(self.db.direct.get_or_init(|| {
+            super::pg_statement::Connections::new(Arc::clone(pool), size)
+        })))
     }
 
     /// The schema's tables, or why they cannot be listed.
@@ -644,6 +655,7 @@ mod tests {
             statement_timeout: None,
             flavor: OnceCell::new(),
             factory: OnceCell::new(),
+            direct: std::sync::OnceLock::new(),
             listed: Mutex::new(HashMap::new()),
             providers: Mutex::new(HashMap::new()),
             declared: None,

@@ -9,6 +9,11 @@
 //! round trip). The rows become Arrow with the provider's own conversion, so the results are the
 //! ones the planned path returns.
 //!
+//! The connections come from the source's pool, but a call does not check one out of it each
+//! time: the pool (bb8) tests every check-out with a round trip of its own. [`Connections`]
+//! keeps up to half the pool's connections between calls instead, each used by one statement at a
+//! time; the other half stays in the pool for everything else.
+//!
 //! Integers, floats, booleans, dates and timestamps are sent as typed binary values. Text and
 //! decimals are sent as text of unspecified type, so that Postgres types them from where they
 //! stand, as it does the literals the provider writes (`'sad'` compared to an enum, a uuid, a
@@ -27,6 +32,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::scalar::ScalarValue;
 use datafusion_federation::schema_cast::record_convert::try_cast_to;
 use datafusion_table_providers::sql::arrow_sql_gen::postgres::rows_to_arrow;
+use datafusion_table_providers::sql::db_connection_pool::dbconnection::postgresconn::PostgresConnection;
 use datafusion_table_providers::sql::db_connection_pool::postgrespool::PostgresConnectionPool;
 use futures::StreamExt;
 use tokio_postgres::error::SqlState;
@@ -38,10 +44,74 @@ use crate::error::RuntimeError;
 /// Rows converted to Arrow at a time (as the provider does).
 const CHUNK: usize = 4_000;
 
+/// The connections of one Postgres source that direct statements use.
+pub struct Connections {
+    pool: Arc<PostgresConnectionPool>,
+    idle: std::sync::Mutex<Vec<PostgresConnection>>,
+    /// How many idle connections are kept (half the pool, at least one).
+    keep: usize,
+}
+
+impl Connections {
+    pub fn new(pool: Arc<PostgresConnectionPool>, pool_size: usize) -> Arc<Connections> {
+        Arc::new(Connections {
+            pool,
+            idle: std::sync::Mutex::new(Vec::new()),
+            keep: (pool_size / 2).max(1),
+        })
+    }
+
+    /// A connection for one statement: a kept one, else one from the pool.
+    async fn take(self: &Arc<Self>) -> std::result::Result<Taken, String> {
+        loop {
+            let kept = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            match kept {
+                Some(c) if !c.conn.is_closed() => {
+                    return Ok(Taken {
+                        conn: Some(c),
+                        home: Arc::clone(self),
+                    })
+                }
+                Some(_closed) => continue,
+                None => break,
+            }
+        }
+        let conn = self
+            .pool
+            .connect_direct()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Taken {
+            conn: Some(conn),
+            home: Arc::clone(self),
+        })
+    }
+}
+
+/// A connection in use; kept for the next statement when dropped (or given back to the pool).
+struct Taken {
+    conn: Option<PostgresConnection>,
+    home: Arc<Connections>,
+}
+
+impl Drop for Taken {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            if c.conn.is_closed() {
+                return;
+            }
+            let mut idle = self.home.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < self.home.keep {
+                idle.push(c);
+            }
+        }
+    }
+}
+
 /// A statement with positional parameters, ready to send to one Postgres source.
 pub struct PgStatement {
     source: String,
-    pool: Arc<PostgresConnectionPool>,
+    connections: Arc<Connections>,
     sql: String,
     /// The placeholder each `$n` stands for (`$1` first), with the type it is sent as (the
     /// value's own when the planner inferred none, as for `LIMIT $n`).
@@ -121,7 +191,7 @@ impl PgStatement {
     /// type must have a [`postgres_type`].
     pub fn new(
         source: String,
-        pool: Arc<PostgresConnectionPool>,
+        connections: Arc<Connections>,
         sql: String,
         params: Vec<(String, Option<DataType>)>,
         rows_schema: SchemaRef,
@@ -136,7 +206,7 @@ impl PgStatement {
             .collect::<Option<Vec<_>>>()?;
         Some(PgStatement {
             source,
-            pool,
+            connections,
             sql,
             params,
             rows_schema,
@@ -178,34 +248,45 @@ impl PgStatement {
             };
             args.push((to_sql(&v, &pg)?, pg));
         }
-        let conn = self
-            .pool
-            .connect_direct()
-            .await
-            .map_err(|e| self.error(&e, Code::SourceUnavailable))?;
-        // tokio-postgres pipelines: once sent, the connection can serve other callers while
-        // these rows arrive
-        let sent = conn
-            .conn
-            .query_typed_raw(
-                &self.sql,
-                args.iter()
-                    .map(|(v, t)| (v.as_ref() as &(dyn ToSql + Sync), t.clone())),
-            )
-            .await;
-        drop(conn);
-        let rows = match sent {
-            Ok(rows) => rows,
-            Err(e) if cannot_type(&e) => {
-                self.refused.store(true, Ordering::Relaxed);
-                return Ok(None);
+        // a kept connection the server has closed since (restart, idle timeout) is only found
+        // out when used: then once more on a fresh one (tools are read-only)
+        let mut attempts = 0;
+        let (taken, rows) = loop {
+            attempts += 1;
+            let taken = self
+                .connections
+                .take()
+                .await
+                .map_err(|e| self.error(&e, Code::SourceUnavailable))?;
+            let Some(conn) = &taken.conn else {
+                return Err(DataFusionError::Internal(
+                    "a taken connection is gone".into(),
+                ));
+            };
+            let sent = conn
+                .conn
+                .query_typed_raw(
+                    &self.sql,
+                    args.iter()
+                        .map(|(v, t)| (v.as_ref() as &(dyn ToSql + Sync), t.clone())),
+                )
+                .await;
+            match sent {
+                Ok(rows) => break (taken, rows),
+                Err(e) if e.is_closed() && attempts < 2 => continue,
+                Err(e) if cannot_type(&e) => {
+                    self.refused.store(true, Ordering::Relaxed);
+                    return Ok(None);
+                }
+                Err(e) => return Err(self.error(&postgres_message(&e), Code::QueryExecution)),
             }
-            Err(e) => return Err(self.error(&postgres_message(&e), Code::QueryExecution)),
         };
         let rows_schema = Arc::clone(&self.rows_schema);
         let schema = Arc::clone(&self.schema);
         let source = self.source.clone();
         let batches = rows.chunks(CHUNK).map(move |rows| {
+            // the connection is this statement's until its rows are read
+            let _held = &taken;
             let rows = rows
                 .into_iter()
                 .collect::<std::result::Result<Vec<_>, _>>()

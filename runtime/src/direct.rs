@@ -287,19 +287,24 @@ fn positional_sql(
             (id.trim_start_matches('$').to_string(), t)
         })
         .collect();
-    // the SQL federation's scan would send, caught on its way to the executor
+    Some((federated_sql(&renamed, executor)?, params))
+}
+
+/// The SQL federation's scan of `plan` sends to `executor`'s database (caught on its way to
+/// the executor: the same unparser, analyzers and rewriters).
+pub fn federated_sql(plan: &LogicalPlan, executor: &Arc<dyn SQLExecutor>) -> Option<String> {
     let capture = Arc::new(Capture {
         inner: Arc::clone(executor),
         sql: Mutex::new(None),
     });
     let scan = VirtualExecutionPlan::new(
-        renamed,
+        plan.clone(),
         Arc::clone(&capture) as Arc<dyn SQLExecutor>,
         Statistics::new_unknown(plan.schema().as_arrow()),
     );
     drop(scan.execute(0, Arc::new(TaskContext::default())).ok()?);
-    let sql = capture.sql.lock().ok()?.take()?;
-    Some((sql, params))
+    let sql = capture.sql.lock().ok()?.take();
+    sql
 }
 
 /// An executor that keeps the SQL it is given (and runs nothing); the rest is the real one's.

@@ -472,14 +472,10 @@ impl Runtime {
             .help("run write tools against the database directly for now")]);
         }
         let tool = tool.as_ref();
-        let mut bound = params::bind(tool, args)?;
-        let json_values: HashMap<String, Value> = bound
-            .values
-            .iter()
-            .map(|(k, v)| (k.clone(), crate::sources::rest::scalar_json(v)))
-            .collect();
-        // the statement (with its optional predicates dropped) identifies the plan
-        let key = (name.to_string(), bound.statement.to_string());
+        let bound = params::bind(tool, args)?;
+        // the statement (with its optional predicates dropped, lists expanded) is the same for
+        // every call of the same shape: that identifies the plan
+        let key = (name.to_string(), bound.shape());
         let cached = self
             .plans
             .lock()
@@ -490,13 +486,19 @@ impl Runtime {
         let planned = match cached {
             Some(p) => p,
             None => {
+                let mut statement = bound.statement(tool).map_err(|e| vec![e])?;
+                let json_values: HashMap<String, Value> = bound
+                    .values
+                    .iter()
+                    .map(|(k, v)| (k.clone(), crate::sources::rest::scalar_json(v)))
+                    .collect();
                 let calls = self
-                    .call_mcp_tools(&mut bound.statement, &json_values)
+                    .call_mcp_tools(&mut statement, &json_values)
                     .await
                     .map_err(|e| vec![e])?;
                 let state = self.ctx.state();
                 let planned = state
-                    .statement_to_plan(DFStatement::Statement(Box::new(bound.statement)))
+                    .statement_to_plan(DFStatement::Statement(Box::new(statement)))
                     .await;
                 self.forget_mcp_results(&calls);
                 let plan = planned.map_err(|e| vec![tool_error(tool, e)])?;

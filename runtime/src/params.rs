@@ -26,12 +26,50 @@ use widgettdc_grammar::TypeExpr;
 
 use crate::error::RuntimeError;
 
-/// A tool's statement with its arguments bound.
+/// A tool's arguments, validated and typed.
 #[derive(Debug)]
 pub struct Bound {
-    pub statement: Statement,
     /// Placeholder name (without `$`) → value.
     pub values: HashMap<String, ScalarValue>,
+    /// Optional parameters not given (their predicates are dropped).
+    absent: std::collections::BTreeSet<String>,
+    /// List parameters and how many items each has.
+    lists: std::collections::BTreeMap<String, usize>,
+}
+
+impl Bound {
+    /// What the statement for these arguments depends on besides the tool (the absent optional
+    /// parameters and the lengths of lists): calls of the same shape have the same statement.
+    pub fn shape(&self) -> String {
+        let absent: Vec<&str> = self.absent.iter().map(String::as_str).collect();
+        let lists: Vec<String> = self.lists.iter().map(|(k, n)| format!("{k}={n}")).collect();
+        format!("-{};{}", absent.join(","), lists.join(","))
+    }
+
+    /// The tool's statement for these arguments: optional predicates dropped, lists expanded
+    /// to one placeholder per item.
+    pub fn statement(&self, tool: &CompiledTool) -> Result<Statement, RuntimeError> {
+        let Some(statement) = tool.statement.as_ref() else {
+            return Err(unparsed(tool));
+        };
+        let absent: HashSet<String> = self.absent.iter().cloned().collect();
+        let mut statement = specialize(statement, &absent);
+        if !self.lists.is_empty() {
+            let lists: HashMap<String, usize> =
+                self.lists.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            let mut expander = ListExpander { lists: &lists };
+            let _ = VisitMut::visit(&mut statement, &mut expander);
+        }
+        Ok(statement)
+    }
+}
+
+fn unparsed(tool: &CompiledTool) -> RuntimeError {
+    RuntimeError::new(
+        Code::ProjectInvalid,
+        format!("the SQL of tool `{}` does not parse", tool.name),
+    )
+    .help("run `widgettdc check` to see the problem")
 }
 
 /// Validate `args` against the tool's parameters and bind them. Every problem is reported, not
@@ -141,19 +179,14 @@ pub fn bind(tool: &CompiledTool, args: &Map<String, Value>) -> Result<Bound, Vec
     if !errors.is_empty() {
         return Err(errors);
     }
-    let Some(statement) = tool.statement.as_ref() else {
-        return Err(vec![RuntimeError::new(
-            Code::ProjectInvalid,
-            format!("the SQL of tool `{}` does not parse", tool.name),
-        )
-        .help("run `widgettdc check` to see the problem")]);
-    };
-    let mut statement = specialize(statement, &absent);
-    if !lists.is_empty() {
-        let mut expander = ListExpander { lists: &lists };
-        let _ = VisitMut::visit(&mut statement, &mut expander);
+    if tool.statement.is_none() {
+        return Err(vec![unparsed(tool)]);
     }
-    Ok(Bound { statement, values })
+    Ok(Bound {
+        values,
+        absent: absent.into_iter().collect(),
+        lists: lists.into_iter().collect(),
+    })
 }
 
 fn rules_of(p: &widgettdc_compiler::plan::CompiledParam) -> String {

@@ -460,7 +460,10 @@ impl Database {
         let listed = self.tables(schema).await?.iter().any(|t| t == table);
         let reference = TableReference::partial(schema, table);
         let provider = match (self.factory().await?, self.statement_timeout) {
-            (Factory::Postgres(f, _), _) => f.table_provider(reference).await,
+            (Factory::Postgres(f, pool), _) => f
+                .table_provider(reference)
+                .await
+                .map(|t| super::pg_estimate::table(t, pool)),
             (Factory::Mysql(_, pool), Some(timeout)) => {
                 let flavor = self.flavor().await?;
                 super::mysql_timeout::table(pool, reference, flavor, timeout).await

@@ -20,6 +20,7 @@ pub mod graphql;
 pub mod http_client;
 pub mod mcp;
 pub mod mysql_timeout;
+pub mod pg_estimate;
 pub mod pg_listen;
 pub mod pg_statement;
 pub mod rest;

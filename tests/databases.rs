@@ -764,6 +764,59 @@ fn postgres_receives_the_filter_order_and_limit() {
 }
 
 #[test]
+fn postgres_estimates_let_a_small_postgres_side_narrow_a_big_sqlite_scan() {
+    let f = fixture("estimates");
+    let mut db = rusqlite::Connection::open(f.dir.join("data/big.db")).unwrap();
+    db.execute_batch("CREATE TABLE items (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+        .unwrap();
+    let tx = db.transaction().unwrap();
+    {
+        let mut insert = tx.prepare("INSERT INTO items VALUES (?1, ?2)").unwrap();
+        for i in 1..=150_000i64 {
+            insert
+                .execute(rusqlite::params![i, format!("v{i}")])
+                .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    drop(db);
+    std::fs::write(
+        f.dir.join("big.yaml"),
+        "sources:\n  big: { kind: sqlite, path: data/big.db }\n",
+    )
+    .unwrap();
+    // the big table first: without an estimate of the Postgres side, DataFusion would build
+    // its hash table from the 150,000 rows and probe with the two customers
+    let sql = "SELECT i.id, i.v, c.name FROM big.items i JOIN crm.customers c ON i.id = c.id \
+               WHERE c.region = 'emea' ORDER BY i.id";
+    let rows = common::query_rows(&f.dir, sql);
+    let ids: Vec<&Value> = rows.iter().map(|r| &r["id"]).collect();
+    assert_eq!(ids, [&Value::from(1), &Value::from(4)]);
+    assert_eq!(rows[1]["name"], Value::from("Dee"));
+    assert_eq!(rows[1]["v"], Value::from("v4"));
+    let out = common::succeeds(widgettdc().args([
+        "explain",
+        "--analyze",
+        "-p",
+        f.dir.to_str().unwrap(),
+        sql,
+    ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // the customers' ids reached SQLite, which returned only their rows
+    let items = text
+        .lines()
+        .skip_while(|l| !l.contains("FROM \"items\""))
+        .take_while(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        items.contains("plus what a join learnt at run time"),
+        "{text}"
+    );
+    assert!(items.contains("output_rows=2"), "{text}");
+}
+
+#[test]
 fn postgres_types_each_parameter_or_the_statement_goes_the_providers_way() {
     use arrow::datatypes::{DataType, Field, Schema};
     use widgettdc_runtime::sources::database::DatabaseSchema;

@@ -19,7 +19,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::ScanArgs;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -32,14 +31,12 @@ use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, PhysicalExpr};
-use datafusion::sql::unparser::dialect::Dialect;
 use datafusion_federation::schema_cast::SchemaCastScanExec;
-use datafusion_federation::sql::{
-    AstAnalyzer, LogicalOptimizer, SQLExecutor, SQLTableSource, VirtualExecutionPlan,
-};
+use datafusion_federation::sql::{SQLExecutor, SQLTableSource, VirtualExecutionPlan};
 use datafusion_federation::FederatedTableProviderAdaptor;
 
 use crate::sources::pg_statement::PgStatement;
+use crate::sources::wrapped_executor::{Hooks, Wrapped};
 
 /// A statement that runs inside one database, with its arguments still to bind.
 pub struct Direct {
@@ -293,9 +290,11 @@ fn positional_sql(
 /// The SQL federation's scan of `plan` sends to `executor`'s database (caught on its way to
 /// the executor: the same unparser, analyzers and rewriters).
 pub fn federated_sql(plan: &LogicalPlan, executor: &Arc<dyn SQLExecutor>) -> Option<String> {
-    let capture = Arc::new(Capture {
+    let capture = Arc::new(Wrapped {
         inner: Arc::clone(executor),
-        sql: Mutex::new(None),
+        hooks: Capture {
+            sql: Mutex::new(None),
+        },
     });
     let scan = VirtualExecutionPlan::new(
         plan.clone(),
@@ -303,35 +302,19 @@ pub fn federated_sql(plan: &LogicalPlan, executor: &Arc<dyn SQLExecutor>) -> Opt
         Statistics::new_unknown(plan.schema().as_arrow()),
     );
     drop(scan.execute(0, Arc::new(TaskContext::default())).ok()?);
-    let sql = capture.sql.lock().ok()?.take();
+    let sql = capture.hooks.sql.lock().ok()?.take();
     sql
 }
 
-/// An executor that keeps the SQL it is given (and runs nothing); the rest is the real one's.
+/// Keeps the SQL the wrapped executor is given, and runs nothing.
 struct Capture {
-    inner: Arc<dyn SQLExecutor>,
     sql: Mutex<Option<String>>,
 }
 
-#[async_trait]
-impl SQLExecutor for Capture {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn compute_context(&self) -> Option<String> {
-        self.inner.compute_context()
-    }
-    fn dialect(&self) -> Arc<dyn Dialect> {
-        self.inner.dialect()
-    }
-    fn logical_optimizer(&self) -> Option<LogicalOptimizer> {
-        self.inner.logical_optimizer()
-    }
-    fn ast_analyzer(&self) -> Option<AstAnalyzer> {
-        self.inner.ast_analyzer()
-    }
+impl Hooks for Capture {
     fn execute(
         &self,
+        _: &Arc<dyn SQLExecutor>,
         query: &str,
         schema: SchemaRef,
         _filters: &[Arc<dyn PhysicalExpr>],
@@ -343,11 +326,5 @@ impl SQLExecutor for Capture {
             schema,
             futures::stream::empty(),
         )))
-    }
-    async fn table_names(&self) -> Result<Vec<String>> {
-        self.inner.table_names().await
-    }
-    async fn get_table_schema(&self, table_name: &str) -> Result<SchemaRef> {
-        self.inner.get_table_schema(table_name).await
     }
 }

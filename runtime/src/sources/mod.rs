@@ -25,6 +25,7 @@ pub mod pg_listen;
 pub mod pg_statement;
 pub mod rest;
 pub mod sqlite;
+pub mod wrapped_executor;
 
 use std::fmt::Debug;
 use std::path::PathBuf;

@@ -16,20 +16,19 @@ use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::catalog::TableProvider;
-use datafusion::common::{Statistics, TableReference};
+use datafusion::common::TableReference;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::logical_expr::LogicalPlan;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::PhysicalExpr;
-use datafusion::sql::unparser::dialect::Dialect;
 use datafusion::sql::unparser::dialect::MySqlDialect;
 use datafusion_federation::sql::{
-    AstAnalyzer, LogicalOptimizer, RemoteTableRef, SQLExecutor, SQLFederationProvider,
-    SQLTableSource,
+    RemoteTableRef, SQLExecutor, SQLFederationProvider, SQLTableSource,
 };
 use datafusion_federation::FederatedTableProviderAdaptor;
+
+use super::wrapped_executor::{Hooks, Wrapped};
 use datafusion_table_providers::mysql::sql_table::MySQLTable;
 use datafusion_table_providers::sql::db_connection_pool::mysqlpool::MySQLConnectionPool;
 use datafusion_table_providers::sql::db_connection_pool::DbConnectionPool;
@@ -77,55 +76,21 @@ pub fn limited(flavor: Flavor, timeout: Duration, query: &str) -> String {
     }
 }
 
-/// The provider's executor, with each statement limited.
+/// Each statement the provider's executor is given, limited.
 struct Limited {
-    inner: Arc<MySQLTable>,
     flavor: Flavor,
     timeout: Duration,
 }
 
-#[async_trait]
-impl SQLExecutor for Limited {
-    fn name(&self) -> &str {
-        SQLExecutor::name(self.inner.as_ref())
-    }
-
-    fn compute_context(&self) -> Option<String> {
-        self.inner.compute_context()
-    }
-
-    fn dialect(&self) -> Arc<dyn Dialect> {
-        self.inner.dialect()
-    }
-
-    fn logical_optimizer(&self) -> Option<LogicalOptimizer> {
-        self.inner.logical_optimizer()
-    }
-
-    fn ast_analyzer(&self) -> Option<AstAnalyzer> {
-        self.inner.ast_analyzer()
-    }
-
+impl Hooks for Limited {
     fn execute(
         &self,
+        inner: &Arc<dyn SQLExecutor>,
         query: &str,
         schema: SchemaRef,
         filters: &[Arc<dyn PhysicalExpr>],
     ) -> DfResult<SendableRecordBatchStream> {
-        self.inner
-            .execute(&limited(self.flavor, self.timeout, query), schema, filters)
-    }
-
-    async fn statistics(&self, plan: &LogicalPlan) -> DfResult<Statistics> {
-        SQLExecutor::statistics(self.inner.as_ref(), plan).await
-    }
-
-    async fn table_names(&self) -> DfResult<Vec<String>> {
-        self.inner.table_names().await
-    }
-
-    async fn get_table_schema(&self, table_name: &str) -> DfResult<SchemaRef> {
-        self.inner.get_table_schema(table_name).await
+        inner.execute(&limited(self.flavor, self.timeout, query), schema, filters)
     }
 }
 
@@ -198,10 +163,9 @@ pub async fn table(
         flavor,
         timeout,
     });
-    let executor = Arc::new(Limited {
-        inner: table,
-        flavor,
-        timeout,
+    let executor = Arc::new(Wrapped {
+        inner: table as Arc<dyn SQLExecutor>,
+        hooks: Limited { flavor, timeout },
     });
     let source = Arc::new(SQLTableSource::new_with_schema(
         Arc::new(SQLFederationProvider::new(executor)),

@@ -16,20 +16,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::stats::Precision;
 use datafusion::common::Statistics;
 use datafusion::error::Result;
-use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::physical_plan::PhysicalExpr;
-use datafusion::sql::unparser::dialect::Dialect;
-use datafusion_federation::sql::{
-    AstAnalyzer, LogicalOptimizer, SQLExecutor, SQLFederationProvider, SQLTableSource,
-};
+use datafusion_federation::sql::{SQLExecutor, SQLFederationProvider, SQLTableSource};
 use datafusion_federation::FederatedTableProviderAdaptor;
 use datafusion_table_providers::sql::db_connection_pool::postgrespool::PostgresConnectionPool;
+
+use super::wrapped_executor::{Hooks, Wrapped};
 
 /// How long an estimate is reused, and how long Postgres is given to make one.
 const KEEP: Duration = Duration::from_secs(60);
@@ -37,9 +33,8 @@ const ASK: Duration = Duration::from_secs(2);
 /// Estimates kept at most (the map is emptied when full).
 const MAX_KEPT: usize = 1_000;
 
-/// The provider's executor, with Postgres's row estimates as statistics.
+/// Postgres's row estimates as statistics, for a wrapped provider executor.
 pub struct Estimated {
-    inner: Arc<dyn SQLExecutor>,
     pool: Arc<PostgresConnectionPool>,
     kept: Mutex<HashMap<String, (Instant, Option<usize>)>>,
 }
@@ -58,10 +53,12 @@ pub fn table(
     else {
         return provider;
     };
-    let executor = Arc::new(Estimated {
+    let executor = Arc::new(Wrapped {
         inner: Arc::clone(&source.provider.executor),
-        pool: Arc::clone(pool),
-        kept: Mutex::new(HashMap::new()),
+        hooks: Estimated {
+            pool: Arc::clone(pool),
+            kept: Mutex::new(HashMap::new()),
+        },
     });
     let source = Arc::new(SQLTableSource::new_with_table(
         Arc::new(SQLFederationProvider::new(executor)),
@@ -118,32 +115,13 @@ pub fn plan_rows(json: &str) -> Option<usize> {
 }
 
 #[async_trait]
-impl SQLExecutor for Estimated {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn compute_context(&self) -> Option<String> {
-        self.inner.compute_context()
-    }
-    fn dialect(&self) -> Arc<dyn Dialect> {
-        self.inner.dialect()
-    }
-    fn logical_optimizer(&self) -> Option<LogicalOptimizer> {
-        self.inner.logical_optimizer()
-    }
-    fn ast_analyzer(&self) -> Option<AstAnalyzer> {
-        self.inner.ast_analyzer()
-    }
-    fn execute(
+impl Hooks for Estimated {
+    async fn statistics(
         &self,
-        query: &str,
-        schema: SchemaRef,
-        filters: &[Arc<dyn PhysicalExpr>],
-    ) -> Result<SendableRecordBatchStream> {
-        self.inner.execute(query, schema, filters)
-    }
-    async fn statistics(&self, plan: &LogicalPlan) -> Result<Statistics> {
-        let mut stats = self.inner.statistics(plan).await?;
+        inner: &Arc<dyn SQLExecutor>,
+        plan: &LogicalPlan,
+    ) -> Result<Statistics> {
+        let mut stats = inner.statistics(plan).await?;
         if stats.num_rows.get_value().is_some() {
             return Ok(stats);
         }
@@ -155,22 +133,13 @@ impl SQLExecutor for Estimated {
         if has_placeholders {
             return Ok(stats);
         }
-        let Some(sql) = crate::direct::federated_sql(plan, &self.inner) else {
+        let Some(sql) = crate::direct::federated_sql(plan, inner) else {
             return Ok(stats);
         };
         if let Some(rows) = self.rows(&sql).await {
             stats.num_rows = Precision::Inexact(rows);
         }
         Ok(stats)
-    }
-    async fn table_names(&self) -> Result<Vec<String>> {
-        self.inner.table_names().await
-    }
-    async fn get_table_schema(&self, table_name: &str) -> Result<SchemaRef> {
-        self.inner.get_table_schema(table_name).await
-    }
-    fn metrics(&self) -> Option<datafusion::physical_plan::metrics::MetricsSet> {
-        self.inner.metrics()
     }
 }
 

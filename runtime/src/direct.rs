@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::ScanArgs;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{ParamValues, Statistics};
@@ -35,7 +35,7 @@ use datafusion_federation::schema_cast::SchemaCastScanExec;
 use datafusion_federation::sql::{SQLExecutor, SQLTableSource, VirtualExecutionPlan};
 use datafusion_federation::FederatedTableProviderAdaptor;
 
-use crate::sources::pg_statement::PgStatement;
+use crate::sources::pg_statement::{PgStatement, Placeholders};
 use crate::sources::wrapped_executor::{Hooks, Wrapped};
 
 /// A statement that runs inside one database, with its arguments still to bind.
@@ -252,7 +252,7 @@ fn scan_executor(plan: &LogicalPlan) -> Option<Arc<dyn SQLExecutor>> {
 fn positional_sql(
     plan: &LogicalPlan,
     executor: &Arc<dyn SQLExecutor>,
-) -> Option<(String, Vec<(String, Option<DataType>)>)> {
+) -> Option<(String, Placeholders)> {
     let types = plan.get_parameter_types().ok()?;
     let mut order: Vec<String> = Vec::new();
     let renamed = plan

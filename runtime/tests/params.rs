@@ -48,7 +48,7 @@ fn lists_expand_and_absent_optionals_drop_their_predicates() {
         &args(json!({"ids": [3, 4, 5], "since": "2026-01-01T00:00:00Z"})),
     )
     .unwrap();
-    let sql = b.statement.to_string();
+    let sql = b.statement(t).unwrap().to_string();
     assert_eq!(
         sql,
         "SELECT id FROM db.t WHERE id IN ($ids__0, $ids__1, $ids__2) AND ts >= $since"
@@ -65,7 +65,10 @@ fn lists_expand_and_absent_optionals_drop_their_predicates() {
 fn an_empty_list_matches_nothing() {
     let c = compiled(TOOL);
     let b = bind(&c.tools["q"], &args(json!({"ids": []}))).unwrap();
-    assert_eq!(b.statement.to_string(), "SELECT id FROM db.t WHERE false");
+    assert_eq!(
+        b.statement(&c.tools["q"]).unwrap().to_string(),
+        "SELECT id FROM db.t WHERE false"
+    );
 }
 
 #[test]
@@ -89,7 +92,31 @@ fn null_means_left_out() {
     let c = compiled(TOOL);
     let b = bind(&c.tools["q"], &args(json!({"ids": [1], "name": null}))).unwrap();
     assert_eq!(
-        b.statement.to_string(),
+        b.statement(&c.tools["q"]).unwrap().to_string(),
         "SELECT id FROM db.t WHERE id IN ($ids__0)"
     );
+}
+
+#[test]
+fn calls_of_one_shape_share_one_statement() {
+    let c = compiled(TOOL);
+    let t = &c.tools["q"];
+    let call = |v: Value| bind(t, &args(v)).unwrap();
+    let a = call(json!({"ids": [1, 2], "name": "x"}));
+    let b = call(json!({"ids": [7, 8], "name": "y"}));
+    // other list lengths, or other optionals given, make other statements
+    let shorter = call(json!({"ids": [7], "name": "y"}));
+    let unnamed = call(json!({"ids": [1, 2]}));
+    assert_eq!(a.shape(), b.shape());
+    assert_eq!(
+        a.statement(t).unwrap().to_string(),
+        b.statement(t).unwrap().to_string()
+    );
+    for other in [&shorter, &unnamed] {
+        assert_ne!(a.shape(), other.shape());
+        assert_ne!(
+            a.statement(t).unwrap().to_string(),
+            other.statement(t).unwrap().to_string()
+        );
+    }
 }

@@ -246,7 +246,9 @@ pub fn load_sqlite(db: &Path, parquet: &Path) {
         tx.commit().unwrap();
     }
     conn.execute_batch(
+        // the primary and foreign keys of the three tables (TPC-H allows indexes on those)
         "CREATE INDEX partsupp_part ON partsupp (ps_partkey);
+         CREATE INDEX partsupp_supp ON partsupp (ps_suppkey);
          CREATE UNIQUE INDEX part_key ON part (p_partkey);
          CREATE UNIQUE INDEX supplier_key ON supplier (s_suppkey);",
     )

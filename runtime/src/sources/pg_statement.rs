@@ -108,6 +108,10 @@ impl Drop for Taken {
     }
 }
 
+/// The placeholder behind each `$n` of a statement (`$1` first; names without `$`), with the
+/// type the planner inferred for it, if any.
+pub type Placeholders = Vec<(String, Option<DataType>)>;
+
 /// A statement with positional parameters, ready to send to one Postgres source.
 pub struct PgStatement {
     source: String,
@@ -193,7 +197,7 @@ impl PgStatement {
         source: String,
         connections: Arc<Connections>,
         sql: String,
-        params: Vec<(String, Option<DataType>)>,
+        params: Placeholders,
         rows_schema: SchemaRef,
         schema: SchemaRef,
     ) -> Option<PgStatement> {

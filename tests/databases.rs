@@ -726,16 +726,22 @@ fn views_are_tables_and_the_statement_timeout_stops_slow_queries() {
     assert_eq!(rows[0]["n"], Value::from(ORDERS.len()));
 }
 
-#[test]
-fn postgres_receives_the_filter_order_and_limit() {
-    use widgettdc_runtime::{Options, Runtime};
-    let f = fixture("pgsql");
+/// The fixture's project loaded in-process, and a runtime to drive it.
+fn loaded(f: &Fixture) -> (widgettdc_runtime::Runtime, tokio::runtime::Runtime) {
     let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
-    let rt = Runtime::load(&f.dir, &env, &Options::default()).expect("project loads");
+    let rt = widgettdc_runtime::Runtime::load(&f.dir, &env, &widgettdc_runtime::Options::default())
+        .expect("project loads");
     let exec = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    (rt, exec)
+}
+
+#[test]
+fn postgres_receives_the_filter_order_and_limit() {
+    let f = fixture("pgsql");
+    let (rt, exec) = loaded(&f);
     let names = exec.block_on(async {
         let df = rt
             .query("SELECT name FROM crm.customers WHERE credit > 100 ORDER BY name LIMIT 1")
@@ -821,14 +827,8 @@ fn postgres_types_each_parameter_or_the_statement_goes_the_providers_way() {
     use arrow::datatypes::{DataType, Field, Schema};
     use widgettdc_runtime::sources::database::DatabaseSchema;
     use widgettdc_runtime::sources::pg_statement::PgStatement;
-    use widgettdc_runtime::{Options, Runtime};
     let f = fixture("pgparams");
-    let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
-    let rt = Runtime::load(&f.dir, &env, &Options::default()).expect("project loads");
-    let exec = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (rt, exec) = loaded(&f);
     exec.block_on(async {
         // connect the source's pool
         let args = serde_json::json!({"id": 3}).as_object().unwrap().clone();
@@ -968,7 +968,6 @@ fn postgres_types_each_parameter_or_the_statement_goes_the_providers_way() {
 
 #[test]
 fn tools_inside_one_database_run_there_directly_with_the_same_answers() {
-    use widgettdc_runtime::{Options, Runtime};
     let f = fixture("direct");
     // a join inside Postgres, across two of its schemas
     std::fs::write(
@@ -997,13 +996,8 @@ fn tools_inside_one_database_run_there_directly_with_the_same_answers() {
         ),
     )
     .unwrap();
-    let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
-    let rt = Runtime::load(&f.dir, &env, &Options::default()).expect("project loads");
+    let (rt, exec) = loaded(&f);
     assert!(!rt.has_errors(), "{:?}", rt.diagnostics);
-    let exec = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let args = |v: Value| v.as_object().unwrap().clone();
     let calls: Vec<(&str, Value, Option<&str>)> = vec![
         ("customer", serde_json::json!({"id": 3}), Some("crm")),

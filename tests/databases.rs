@@ -524,7 +524,7 @@ fn schema_pull_writes_the_lock_that_check_uses_offline() {
     // a tool over a table that has no declared columns: untyped until the lock exists
     std::fs::write(
         f.dir.join("tools.yaml"),
-        "tools:\n  credit_by_region:\n    sql: SELECT region, sum(credit) AS credit FROM crm.customers GROUP BY region\n",
+        format!("tools:\n  credit_by_region:\n    sql: SELECT region, sum(credit) AS credit FROM crm.customers GROUP BY region\n  targets:\n    sql: SELECT region, target FROM crm.{}_sales.targets\n", f.name),
     )
     .unwrap();
     let out = widgettdc()
@@ -545,6 +545,10 @@ fn schema_pull_writes_the_lock_that_check_uses_offline() {
         "refunded: { type: float64, nullable: false }",
         "code: string",
         "name: { type: string, nullable: false }",
+        // a schema other than the source's own, named only by a tool
+        &format!("{}_sales.targets:", f.name),
+        "region: { type: string, nullable: false }",
+        "target: decimal(10, 2)",
     ] {
         assert!(lock.contains(expected), "{expected} not in\n{lock}");
     }
@@ -558,6 +562,11 @@ fn schema_pull_writes_the_lock_that_check_uses_offline() {
     assert_eq!(
         v["tools"]["credit_by_region"]["output"][1]["type"],
         Value::from("Decimal128(20, 2)"),
+        "{v}"
+    );
+    assert_eq!(
+        v["tools"]["targets"]["output"][1]["type"],
+        Value::from("Decimal128(10, 2)"),
         "{v}"
     );
     // drift: the live table changes after the pull; `check --live` says where
@@ -962,6 +971,50 @@ fn postgres_types_each_parameter_or_the_statement_goes_the_providers_way() {
             "{}",
             e.message
         );
+        // a statement is prepared once per connection, then only bound and executed
+        let name_of = statement(
+            format!("SELECT name AS id FROM {}.customers WHERE id = $1", f.name),
+            DataType::Int64,
+            "id",
+            DataType::Utf8,
+        );
+        for _ in 0..3 {
+            let got = rows(name_of.execute(&value(2i64.into())).await.unwrap().unwrap()).await;
+            assert!(got.contains("Bob"), "{got}");
+        }
+        let prepared = statement(
+            "SELECT statement AS id FROM pg_prepared_statements WHERE $1 > 0".into(),
+            DataType::Int64,
+            "id",
+            DataType::Utf8,
+        );
+        let listed = rows(
+            prepared
+                .execute(&value(1i64.into()))
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            listed.matches("AS id FROM").count(),
+            2,
+            "the name statement and this one, once each:\n{listed}"
+        );
+        // the table changes under a prepared statement (its result type too): prepared anew
+        psql(&format!(
+            "ALTER TABLE {}.customers ALTER COLUMN name TYPE varchar(40)",
+            f.name
+        ));
+        let got = rows(
+            name_of
+                .execute(&value(2i64.into()))
+                .await
+                .expect("runs")
+                .unwrap(),
+        )
+        .await;
+        assert!(got.contains("Bob"), "{got}");
     });
     drop(rt);
 }

@@ -140,13 +140,15 @@ pub async fn pull(rt: &crate::Runtime) -> (Locked, Vec<(String, crate::RuntimeEr
                 if let Some(s) = ctx.catalog("datafusion").and_then(|c| c.schema(name)) {
                     schemas.push((None, s));
                 }
-                // other Postgres schemas the spec names (`tables: { sales.orders: ... }`)
+                // other Postgres schemas the spec names (`tables: { sales.orders: ... }`, or a
+                // tool's `crm.sales.orders`)
                 if let (SourceConfig::Postgres(p), Some(cat)) = (&src.value, ctx.catalog(name)) {
                     let mut others: Vec<String> = p
                         .tables
                         .0
                         .keys()
                         .filter_map(|k| k.split_once('.').map(|(s, _)| s.to_string()))
+                        .chain(schemas_named_by_tools(rt, name))
                         .collect();
                     others.sort();
                     others.dedup();
@@ -216,6 +218,31 @@ pub async fn pull(rt: &crate::Runtime) -> (Locked, Vec<(String, crate::RuntimeEr
         }
     }
     (out, errors)
+}
+
+/// The schemas of database `source` that tools name (`<source>.<schema>.<table>`).
+fn schemas_named_by_tools(rt: &crate::Runtime, source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for tool in rt.compiled.tools.values() {
+        let Some(statement) = &tool.statement else {
+            continue;
+        };
+        let _ = sqlparser::ast::visit_relations(statement, |name| {
+            let parts: Vec<String> = name
+                .0
+                .iter()
+                .filter_map(|p| p.as_ident())
+                .map(widgettdc_compiler::sql::placeholders::normalize)
+                .collect();
+            if let [s, schema, _] = parts.as_slice() {
+                if s == source {
+                    out.push(schema.clone());
+                }
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+    }
+    out
 }
 
 /// A schema's tables, with the error when the source cannot be listed (`table_names` cannot

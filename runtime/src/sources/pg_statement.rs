@@ -4,15 +4,19 @@
 //! tokio-postgres sends such a statement in two round trips (prepare, then execute), with Postgres
 //! parsing it anew each time. A tool that runs wholly inside one Postgres source (see
 //! [`crate::direct`]) has the same statement on every call, only its arguments differ: here its
-//! SQL is rendered once with `$1, $2, ...` in place of the tool's `$name` placeholders, and a call
-//! sends it with the arguments as typed binary parameters (`Parse`/`Bind`/`Execute` in one
-//! round trip). The rows become Arrow with the provider's own conversion, so the results are the
+//! SQL is rendered once with `$1, $2, ...` in place of the tool's `$name` placeholders, prepared
+//! once on each connection that runs it (as `pgbench -M prepared` does), and a call sends only
+//! `Bind`/`Execute` with the arguments as typed binary parameters: one round trip, and Postgres
+//! neither parses nor plans it anew. The rows become Arrow with the provider's own conversion, so the results are the
 //! ones the planned path returns.
 //!
 //! The connections come from the source's pool, but a call does not check one out of it each
 //! time: the pool (bb8) tests every check-out with a round trip of its own. [`Connections`]
-//! keeps up to half the pool's connections between calls instead, each used by one statement at a
-//! time; the other half stays in the pool for everything else.
+//! keeps up to three quarters of the pool's connections between calls instead (all but one of a
+//! pool of up to 4), each used by one statement at a time; the rest stays in the pool for
+//! everything else (planned queries, estimates, schemas). Statements are prepared only on kept
+//! connections; one checked out of the pool for a single call sends its statement unnamed
+//! (`Parse`/`Bind`/`Execute` in one round trip, parsed anew).
 //!
 //! Integers, floats, booleans, dates and timestamps are sent as typed binary values. Text and
 //! decimals are sent as text of unspecified type, so that Postgres types them from where they
@@ -47,8 +51,8 @@ const CHUNK: usize = 4_000;
 /// The connections of one Postgres source that direct statements use.
 pub struct Connections {
     pool: Arc<PostgresConnectionPool>,
-    idle: std::sync::Mutex<Vec<PostgresConnection>>,
-    /// How many idle connections are kept (half the pool, at least one).
+    idle: std::sync::Mutex<Vec<Kept>>,
+    /// How many idle connections are kept (the pool but a quarter of it, at least one left).
     keep: usize,
 }
 
@@ -57,7 +61,7 @@ impl Connections {
         Arc::new(Connections {
             pool,
             idle: std::sync::Mutex::new(Vec::new()),
-            keep: (pool_size / 2).max(1),
+            keep: pool_size.saturating_sub((pool_size / 4).max(1)),
         })
     }
 
@@ -66,11 +70,12 @@ impl Connections {
         loop {
             let kept = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
             match kept {
-                Some(c) if !c.conn.is_closed() => {
+                Some(mut c) if !c.pg.conn.is_closed() => {
+                    c.kept = true;
                     return Ok(Taken {
                         conn: Some(c),
                         home: Arc::clone(self),
-                    })
+                    });
                 }
                 Some(_closed) => continue,
                 None => break,
@@ -82,22 +87,37 @@ impl Connections {
             .await
             .map_err(|e| e.to_string())?;
         Ok(Taken {
-            conn: Some(conn),
+            conn: Some(Kept {
+                pg: conn,
+                prepared: HashMap::new(),
+                kept: false,
+            }),
             home: Arc::clone(self),
         })
     }
 }
 
+/// A connection with the statements prepared on it, by statement and parameter types.
+struct Kept {
+    pg: PostgresConnection,
+    prepared: HashMap<(u64, Vec<Type>), tokio_postgres::Statement>,
+    /// Taken from the kept ones (not just checked out of the pool): worth preparing on.
+    kept: bool,
+}
+
+/// Statements prepared per connection at most (then they are closed and prepared anew).
+const PREPARED_PER_CONNECTION: usize = 256;
+
 /// A connection in use; kept for the next statement when dropped (or given back to the pool).
 struct Taken {
-    conn: Option<PostgresConnection>,
+    conn: Option<Kept>,
     home: Arc<Connections>,
 }
 
 impl Drop for Taken {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
-            if c.conn.is_closed() {
+            if c.pg.conn.is_closed() {
                 return;
             }
             let mut idle = self.home.idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -114,6 +134,8 @@ pub type Placeholders = Vec<(String, Option<DataType>)>;
 
 /// A statement with positional parameters, ready to send to one Postgres source.
 pub struct PgStatement {
+    /// Tells this statement's prepared forms apart on a connection.
+    id: u64,
     source: String,
     connections: Arc<Connections>,
     sql: String,
@@ -208,7 +230,9 @@ impl PgStatement {
                 None => Some((name, None)),
             })
             .collect::<Option<Vec<_>>>()?;
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Some(PgStatement {
+            id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             source,
             connections,
             sql,
@@ -252,32 +276,68 @@ impl PgStatement {
             };
             args.push((to_sql(&v, &pg)?, pg));
         }
+        // prepared once per connection (as `pgbench -M prepared` does), then bound and executed
+        // in one round trip without Postgres parsing or planning it anew
+        let key = (
+            self.id,
+            args.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>(),
+        );
         // a kept connection the server has closed since (restart, idle timeout) is only found
-        // out when used: then once more on a fresh one (tools are read-only)
+        // out when used, and a prepared statement whose result type changed (the table was
+        // altered) must be prepared again: then once more (tools are read-only)
         let mut attempts = 0;
         let (taken, rows) = loop {
             attempts += 1;
-            let taken = self
+            let mut taken = self
                 .connections
                 .take()
                 .await
                 .map_err(|e| self.error(&e, Code::SourceUnavailable))?;
-            let Some(conn) = &taken.conn else {
+            let Some(kept) = taken.conn.as_mut() else {
                 return Err(DataFusionError::Internal(
                     "a taken connection is gone".into(),
                 ));
             };
-            let sent = conn
-                .conn
-                .query_typed_raw(
-                    &self.sql,
-                    args.iter()
-                        .map(|(v, t)| (v.as_ref() as &(dyn ToSql + Sync), t.clone())),
-                )
-                .await;
+            let sent = if !kept.kept {
+                kept.pg
+                    .conn
+                    .query_typed_raw(
+                        &self.sql,
+                        args.iter()
+                            .map(|(v, t)| (v.as_ref() as &(dyn ToSql + Sync), t.clone())),
+                    )
+                    .await
+            } else {
+                let prepared = match kept.prepared.get(&key) {
+                    Some(p) => Ok(p.clone()),
+                    None => kept.pg.conn.prepare_typed(&self.sql, &key.1).await,
+                };
+                match prepared {
+                    Ok(statement) => {
+                        if !kept.prepared.contains_key(&key) {
+                            if kept.prepared.len() >= PREPARED_PER_CONNECTION {
+                                kept.prepared.clear();
+                            }
+                            kept.prepared.insert(key.clone(), statement.clone());
+                        }
+                        kept.pg
+                            .conn
+                            .query_raw(
+                                &statement,
+                                args.iter().map(|(v, _)| v.as_ref() as &(dyn ToSql + Sync)),
+                            )
+                            .await
+                    }
+                    Err(e) => Err(e),
+                }
+            };
             match sent {
                 Ok(rows) => break (taken, rows),
                 Err(e) if e.is_closed() && attempts < 2 => continue,
+                Err(e) if stale(&e) && attempts < 2 => {
+                    kept.prepared.remove(&key);
+                    continue;
+                }
                 Err(e) if cannot_type(&e) => {
                     self.refused.store(true, Ordering::Relaxed);
                     return Ok(None);
@@ -335,6 +395,12 @@ fn cannot_type(e: &tokio_postgres::Error) -> bool {
             || *c == SqlState::AMBIGUOUS_FUNCTION
             || *c == SqlState::DATATYPE_MISMATCH
     )
+}
+
+/// A prepared statement Postgres will not run again as prepared ("cached plan must not change
+/// result type": a table it reads was altered).
+fn stale(e: &tokio_postgres::Error) -> bool {
+    matches!(e.code(), Some(c) if *c == SqlState::FEATURE_NOT_SUPPORTED)
 }
 
 /// The server's own message when there is one (tokio-postgres's `Display` says only "db error").

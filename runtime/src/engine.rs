@@ -502,6 +502,10 @@ impl Runtime {
                     .await;
                 self.forget_mcp_results(&calls);
                 let plan = planned.map_err(|e| vec![tool_error(tool, e)])?;
+                let inferred = Arc::new(
+                    plan.get_parameter_types()
+                        .map_err(|e| vec![tool_error(tool, e)])?,
+                );
                 // a plan holding MCP results is for this call only
                 let direct = match calls.is_empty() {
                     true => direct::prepare(&state, &plan)
@@ -512,6 +516,7 @@ impl Runtime {
                 let planned = Planned {
                     at: std::time::Instant::now(),
                     plan,
+                    inferred,
                     direct,
                 };
                 if calls.is_empty() {
@@ -522,12 +527,8 @@ impl Runtime {
                 planned
             }
         };
-        let inferred: HashMap<String, Option<arrow::datatypes::DataType>> = planned
-            .plan
-            .get_parameter_types()
-            .map_err(|e| vec![tool_error(tool, e)])?;
         let values =
-            params::cast_to_inferred(bound.values, &inferred, tool).map_err(|e| vec![e])?;
+            params::cast_to_inferred(bound.values, &planned.inferred, tool).map_err(|e| vec![e])?;
         let values = values
             .into_iter()
             .map(|(k, v)| (k, ScalarAndMetadata::from(v)))
@@ -654,6 +655,8 @@ pub struct DirectRun {
 struct Planned {
     at: std::time::Instant,
     plan: LogicalPlan,
+    /// The types the planner inferred for its placeholders (`$name`).
+    inferred: Arc<HashMap<String, Option<arrow::datatypes::DataType>>>,
     /// When the whole statement runs inside one database: what to send there.
     direct: Option<Arc<direct::Direct>>,
 }

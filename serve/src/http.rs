@@ -38,7 +38,7 @@ use widgettdc_runtime::RuntimeError;
 
 use crate::mcp::McpHandler;
 use crate::results::{self, Limits};
-use crate::{served_tools, Service};
+use crate::{served_tool, served_tools, Service};
 
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
@@ -225,7 +225,7 @@ async fn call_tool(
         Err(r) => return r,
     };
     let rt = s.service.runtime();
-    let Some(tool) = served_tools(&rt, None).into_iter().find(|t| t.name == name) else {
+    let Some(tool) = served_tool(&rt, None, &name) else {
         return errors_response(&[rt.tool(&name).err().unwrap_or_else(|| {
             RuntimeError::new(
                 Code::ToolNotFound,

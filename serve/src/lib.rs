@@ -61,7 +61,7 @@ impl Default for ServeOptions {
 /// The state every request shares: the loaded project (swapped whole on reload) and the
 /// connected MCP sessions to tell about it.
 pub struct Service {
-    runtime: RwLock<Arc<Runtime>>,
+    current: RwLock<Current>,
     pub options: ServeOptions,
     pub(crate) peers: std::sync::Mutex<Vec<rmcp::Peer<rmcp::RoleServer>>>,
     /// `subscriptions/listen` streams (2026-07-28 clients), by a private id.
@@ -76,7 +76,7 @@ impl Service {
             check_toolset(&runtime, t)?;
         }
         Ok(Arc::new(Service {
-            runtime: RwLock::new(Arc::new(runtime)),
+            current: RwLock::new(Current::of(runtime)),
             options,
             peers: std::sync::Mutex::new(Vec::new()),
             sinks: std::sync::Mutex::new(std::collections::HashMap::new()),
@@ -86,13 +86,45 @@ impl Service {
 
     /// The current project. Requests hold it while they run, so a reload never cuts one short.
     pub fn runtime(&self) -> Arc<Runtime> {
-        Arc::clone(&self.runtime.read().unwrap_or_else(|e| e.into_inner()))
+        Arc::clone(
+            &self
+                .current
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .runtime,
+        )
+    }
+
+    /// The current project's tool `name` as an MCP tool (made once per project: rmcp asks for
+    /// it on every call, to check the request's headers against its input schema).
+    pub fn mcp_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        current.mcp_tools.get(name).cloned()
     }
 
     /// Put a newly loaded project in place and tell MCP sessions that the tools changed.
     pub async fn reload(&self, runtime: Runtime) {
-        *self.runtime.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(runtime);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Current::of(runtime);
         mcp::notify_tools_changed(self).await;
+    }
+}
+
+/// The loaded project, and what is derived from it once.
+struct Current {
+    runtime: Arc<Runtime>,
+    mcp_tools: std::collections::HashMap<String, rmcp::model::Tool>,
+}
+
+impl Current {
+    fn of(runtime: Runtime) -> Current {
+        let mcp_tools = served_tools(&runtime, None)
+            .into_iter()
+            .map(|t| (t.name.clone(), mcp::mcp_tool(&runtime, t)))
+            .collect();
+        Current {
+            runtime: Arc::new(runtime),
+            mcp_tools,
+        }
     }
 }
 
@@ -120,19 +152,34 @@ pub fn check_toolset(rt: &Runtime, name: &str) -> Result<(), ServeError> {
 /// The tools served: every tool that reads (write tools are not run by this version), or only
 /// those of a toolset.
 pub fn served_tools<'a>(rt: &'a Runtime, toolset: Option<&str>) -> Vec<&'a CompiledTool> {
-    let in_set = |name: &str| match toolset {
+    rt.compiled
+        .tools
+        .values()
+        .filter(|t| t.read_only && in_toolset(rt, toolset, &t.name))
+        .collect()
+}
+
+/// The served tool `name` (of a toolset, when given), if there is one.
+pub fn served_tool<'a>(
+    rt: &'a Runtime,
+    toolset: Option<&str>,
+    name: &str,
+) -> Option<&'a CompiledTool> {
+    rt.compiled
+        .tools
+        .get(name)
+        .filter(|t| t.read_only && in_toolset(rt, toolset, name))
+}
+
+fn in_toolset(rt: &Runtime, toolset: Option<&str>, name: &str) -> bool {
+    match toolset {
         None => true,
         Some(t) => rt
             .compiled
             .toolsets
             .get(t)
             .is_some_and(|names| names.iter().any(|n| n == name)),
-    };
-    rt.compiled
-        .tools
-        .values()
-        .filter(|t| t.read_only && in_set(&t.name))
-        .collect()
+    }
 }
 
 /// A runtime error as JSON: `{code, name, message, help}`.

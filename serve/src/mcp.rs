@@ -26,7 +26,7 @@ use widgettdc_compiler::CompiledTool;
 use widgettdc_runtime::{Runtime, RuntimeError};
 
 use crate::results::{self, Limits};
-use crate::{served_tools, Service};
+use crate::{served_tool, served_tools, Service};
 
 /// The argument that asks for the page after a truncated one (`check` refuses a tool parameter
 /// of this name: E309, `compiler/src/checks/reserved_parameter.rs`).
@@ -48,9 +48,7 @@ impl McpHandler {
     }
 
     fn find<'a>(&self, rt: &'a Runtime, name: &str) -> Option<&'a CompiledTool> {
-        served_tools(rt, self.toolset.as_deref())
-            .into_iter()
-            .find(|t| t.name == name)
+        served_tool(rt, self.toolset.as_deref(), name)
     }
 }
 
@@ -223,7 +221,8 @@ impl ServerHandler for McpHandler {
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
         let rt = self.service.runtime();
-        self.find(&rt, name).map(|t| mcp_tool(&rt, t))
+        self.find(&rt, name)?;
+        self.service.mcp_tool(name)
     }
 
     async fn call_tool(

@@ -11,6 +11,7 @@ use arrow::record_batch::RecordBatch;
 use base64::Engine as _;
 use futures::StreamExt;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use widgettdc_compiler::{Code, CompiledTool};
 use widgettdc_runtime::{Runtime, RuntimeError};
@@ -30,7 +31,8 @@ pub struct Column {
 #[derive(Debug, Clone, Serialize)]
 pub struct Page {
     pub columns: Vec<Column>,
-    pub rows: Vec<Value>,
+    /// Each row a JSON object, as written from the Arrow batch (sent on as it is).
+    pub rows: Vec<Box<RawValue>>,
     /// True when more rows follow (fetch them with `next_cursor`).
     pub truncated: bool,
     pub next_cursor: Option<String>,
@@ -169,7 +171,7 @@ pub fn decode_cursor(cursor: &str) -> Option<usize> {
 
 /// Rows of a batch as JSON objects (nulls written as `null`), each with the length of its JSON
 /// text (what it adds to a page).
-pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<(Value, usize)>, RuntimeError> {
+pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<(Box<RawValue>, usize)>, RuntimeError> {
     let mut w = arrow::json::WriterBuilder::new()
         .with_explicit_nulls(true)
         .build::<_, arrow::json::writer::LineDelimited>(Vec::new());
@@ -179,7 +181,8 @@ pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<(Value, usize)>, RuntimeErr
         .split(|b| *b == b'\n')
         .filter(|line| !line.is_empty())
         .map(|line| {
-            serde_json::from_slice(line)
+            let text = std::str::from_utf8(line).map_err(RuntimeError::internal)?;
+            RawValue::from_string(text.to_string())
                 .map(|v| (v, line.len() + 1))
                 .map_err(RuntimeError::internal)
         })
@@ -270,6 +273,7 @@ pub fn page_text(page: &Page) -> String {
     let cells: Vec<Vec<String>> = page
         .rows
         .iter()
+        .map(|r| serde_json::from_str::<Map<String, Value>>(r.get()).unwrap_or_default())
         .map(|r| {
             page.columns
                 .iter()

@@ -100,9 +100,19 @@ pub fn mcp_tool(rt: &Runtime, tool: &CompiledTool) -> Tool {
 
 /// A page as a tool result: structured, with a text table.
 fn page_result(page: &results::Page) -> CallToolResult {
-    let value = serde_json::to_value(page).unwrap_or(Value::Null);
-    let mut r = CallToolResult::structured(value);
-    r.content = vec![ContentBlock::text(results::page_text(page))];
+    let rows: Vec<Value> = page
+        .rows
+        .iter()
+        .map(|r| serde_json::from_str(r.get()).unwrap_or(Value::Null))
+        .collect();
+    let text = results::page_text(page, &rows);
+    let mut r = CallToolResult::structured(json!({
+        "columns": page.columns,
+        "rows": rows,
+        "truncated": page.truncated,
+        "next_cursor": page.next_cursor,
+    }));
+    r.content = vec![ContentBlock::text(text)];
     r
 }
 

@@ -266,14 +266,12 @@ pub async fn page_of(
     })
 }
 
-/// A text rendering of a page for readers without structured output (an aligned table, then
-/// a line saying how to get more).
-pub fn page_text(page: &Page) -> String {
+/// A text rendering of a page (its rows parsed: `rows`) for readers without structured output
+/// (an aligned table, then a line saying how to get more).
+pub fn page_text(page: &Page, rows: &[Value]) -> String {
     let header: Vec<String> = page.columns.iter().map(|c| c.name.clone()).collect();
-    let cells: Vec<Vec<String>> = page
-        .rows
+    let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| serde_json::from_str::<Map<String, Value>>(r.get()).unwrap_or_default())
         .map(|r| {
             page.columns
                 .iter()

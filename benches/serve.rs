@@ -8,7 +8,10 @@
 //!    concurrent clients for `WIDGETTDC_BENCH_SECS` (default 10) seconds each way:
 //!    - `pgbench -M prepared -c 32 -j 2` running the same statement (per-transaction log → p50/p99);
 //!    - `POST /v1/tools/account` over HTTP (keep-alive connections, one per client);
-//!    - `tools/call` over MCP streamable HTTP (an rmcp client per client, stateless 2026-07-28).
+//!    - `tools/call` over MCP streamable HTTP (an rmcp client per client, stateless 2026-07-28);
+//!    - both again from `wrk -t 2 -c 32` (a load generator written in C, as pgbench is; the Rust
+//!      clients above share the 2 cores with the server and Postgres), each response checked
+//!      (a row; for MCP `isError: false`). MCP requests are stateless 2026-07-28 `tools/call`s.
 //!      Targets: p50 ≤ 1.5× pgbench, throughput ≥ 60% of pgbench.
 //! 2. A widget's events endpoint with 1,000 Server-Sent Events connections held open: the server's
 //!    resident memory per connection, and the p50/p99 of `GET /v1/widgets/{name}` meanwhile.
@@ -235,6 +238,106 @@ async fn mcp_load(port: u16) -> Stats {
     stats(all, started.elapsed())
 }
 
+/// `POST /v1/tools/account` with a random id; a response that is not a row counts as bad.
+const HTTP_LUA: &str = r#"
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  return wrk.format(nil, "/v1/tools/account", nil, '{"id": ' .. math.random(1, ROWS) .. '}')
+end
+check = function(body) return string.find(body, '"rows":[{"id":', 1, true) end
+"#;
+
+/// A stateless MCP `tools/call` (2026-07-28: the protocol version, client info and
+/// capabilities in each request's `_meta`, the standard `Mcp-Method`/`Mcp-Name` headers).
+const MCP_LUA: &str = r#"
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
+wrk.headers["Mcp-Method"] = "tools/call"
+wrk.headers["Mcp-Name"] = "account"
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/mcp", nil, '{"jsonrpc":"2.0","id":' .. n .. ',"method":"tools/call","params":{"name":"account","arguments":{"id":' .. math.random(1, ROWS) .. '},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"wrk","version":"4"},"io.modelcontextprotocol/clientCapabilities":{}}}}')
+end
+check = function(body) return string.find(body, '"isError":false', 1, true) and string.find(body, '"rows":[{"id":', 1, true) end
+"#;
+
+/// Counts bad responses per thread and prints the total when the run is done.
+const WRK_CHECK_LUA: &str = r#"
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+init = function(args) math.randomseed(os.time() + math.floor(os.clock() * 1e6)) bad = 0 end
+response = function(status, headers, body)
+  if status ~= 200 or not check(body) then bad = bad + 1 end
+end
+done = function(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("bad") end
+  io.write(string.format("requests %d\nbad %d\np50_us %d\np99_us %d\n", summary.requests, total, latency:percentile(50), latency:percentile(99)))
+end
+"#;
+
+fn wrk_available() -> bool {
+    Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout).contains("wrk")
+                || String::from_utf8_lossy(&o.stderr).contains("wrk")
+        })
+}
+
+/// A `wrk -t 2 -c 32` run (as `pgbench -j 2 -c 32`) with `script`; every response checked.
+fn wrk(dir: &Path, port: u16, name: &str, script: &str) -> Stats {
+    let path = dir.join(format!("{name}.lua"));
+    let script = format!("ROWS = {ROWS}\n{script}\n{WRK_CHECK_LUA}");
+    std::fs::write(&path, script).unwrap();
+    let started = Instant::now();
+    let out = Command::new("wrk")
+        .args(["-t", "2", "-c", &CLIENTS.to_string(), "-d"])
+        .arg(format!("{}s", secs()))
+        .arg("-s")
+        .arg(&path)
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .output()
+        .expect("wrk runs");
+    let elapsed = started.elapsed();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "wrk: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let field = |key: &str| -> f64 {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(key)
+                    .map(|v| v.trim().parse().unwrap_or(f64::NAN))
+            })
+            .unwrap_or_else(|| panic!("wrk printed no `{key}`: {text}"))
+    };
+    let bad = field("bad ");
+    assert_eq!(bad, 0.0, "{bad} bad responses from widgettdc ({name})");
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    Stats {
+        n: field("requests ") as usize,
+        p50: field("p50_us ") / 1000.0,
+        p99: field("p99_us ") / 1000.0,
+        tps: if rps > 0.0 {
+            rps
+        } else {
+            field("requests ") / elapsed.as_secs_f64()
+        },
+    }
+}
+
 fn sse_bench(port: u16, pid: u32) {
     const CONNS: usize = 1000;
     let before = rss_kb(pid);
@@ -347,6 +450,17 @@ widgets:
     print("widgettdc HTTP /v1/tools", &http, Some(&pg));
     let mcp = exec.block_on(mcp_load(port));
     print("widgettdc MCP tools/call", &mcp, Some(&pg));
+    // the same calls from a load generator written in C, as pgbench is: the clients above are
+    // Rust (reqwest, rmcp) and take a share of the same 2 cores
+    match wrk_available() {
+        true => {
+            let http = wrk(&dir, port, "http", HTTP_LUA);
+            print("wrk HTTP /v1/tools", &http, Some(&pg));
+            let mcp = wrk(&dir, port, "mcp", MCP_LUA);
+            print("wrk MCP tools/call", &mcp, Some(&pg));
+        }
+        false => println!("(wrk is not installed: `apt-get install wrk` for the C-client runs)"),
+    }
     sse_bench(port, server.child.id());
     drop(server);
     psql("DROP SCHEMA IF EXISTS bench_serve CASCADE");

@@ -308,18 +308,20 @@ impl PgStatement {
                     )
                     .await
             } else {
-                let prepared = match kept.prepared.get(&key) {
-                    Some(p) => Ok(p.clone()),
-                    None => kept.pg.conn.prepare_typed(&self.sql, &key.1).await,
-                };
+                let prepared =
+                    match kept.prepared.get(&key) {
+                        Some(p) => Ok(p.clone()),
+                        None => kept.pg.conn.prepare_typed(&self.sql, &key.1).await.inspect(
+                            |statement| {
+                                if kept.prepared.len() >= PREPARED_PER_CONNECTION {
+                                    kept.prepared.clear();
+                                }
+                                kept.prepared.insert(key.clone(), statement.clone());
+                            },
+                        ),
+                    };
                 match prepared {
                     Ok(statement) => {
-                        if !kept.prepared.contains_key(&key) {
-                            if kept.prepared.len() >= PREPARED_PER_CONNECTION {
-                                kept.prepared.clear();
-                            }
-                            kept.prepared.insert(key.clone(), statement.clone());
-                        }
                         kept.pg
                             .conn
                             .query_raw(
@@ -333,7 +335,11 @@ impl PgStatement {
             };
             match sent {
                 Ok(rows) => break (taken, rows),
-                Err(e) if e.is_closed() && attempts < 2 => continue,
+                Err(e) if gone(&e) && attempts < 2 => {
+                    // not kept for the next statement
+                    taken.conn = None;
+                    continue;
+                }
                 Err(e) if stale(&e) && attempts < 2 => {
                     kept.prepared.remove(&key);
                     continue;
@@ -395,6 +401,16 @@ fn cannot_type(e: &tokio_postgres::Error) -> bool {
             || *c == SqlState::AMBIGUOUS_FUNCTION
             || *c == SqlState::DATATYPE_MISMATCH
     )
+}
+
+/// The connection is gone: closed, or the server ended the session while it sat idle (a
+/// restart, `pg_terminate_backend`, `idle_session_timeout`), which the next statement reads as its
+/// error.
+fn gone(e: &tokio_postgres::Error) -> bool {
+    e.is_closed()
+        || matches!(e.code(), Some(c) if *c == SqlState::ADMIN_SHUTDOWN
+            || *c == SqlState::CRASH_SHUTDOWN
+            || *c == SqlState::IDLE_SESSION_TIMEOUT)
 }
 
 /// A prepared statement Postgres will not run again as prepared ("cached plan must not change

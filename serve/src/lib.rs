@@ -95,11 +95,22 @@ impl Service {
         )
     }
 
-    /// The current project's tool `name` as an MCP tool (made once per project: rmcp asks for
-    /// it on every call, to check the request's headers against its input schema).
-    pub fn mcp_tool(&self, name: &str) -> Option<rmcp::model::Tool> {
+    /// The current project's served tool `name` (of `toolset`, when given) as an MCP tool (made
+    /// once per project: rmcp asks for it on every call, to check the request's headers against
+    /// its input schema).
+    pub fn mcp_tool(&self, toolset: Option<&str>, name: &str) -> Option<rmcp::model::Tool> {
         let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        served_tool(&current.runtime, toolset, name)?;
         current.mcp_tools.get(name).cloned()
+    }
+
+    /// Every served tool (of `toolset`, when given) as an MCP tool.
+    pub fn mcp_tools(&self, toolset: Option<&str>) -> Vec<rmcp::model::Tool> {
+        let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+        served_tools(&current.runtime, toolset)
+            .into_iter()
+            .filter_map(|t| current.mcp_tools.get(&t.name).cloned())
+            .collect()
     }
 
     /// Put a newly loaded project in place and tell MCP sessions that the tools changed.

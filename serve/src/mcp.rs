@@ -100,18 +100,13 @@ pub fn mcp_tool(rt: &Runtime, tool: &CompiledTool) -> Tool {
 
 /// A page as a tool result: structured, with a text table.
 fn page_result(page: &results::Page) -> CallToolResult {
-    let rows: Vec<Value> = page
-        .rows
-        .iter()
-        .map(|r| serde_json::from_str(r.get()).unwrap_or(Value::Null))
-        .collect();
-    let text = results::page_text(page, &rows);
-    let mut r = CallToolResult::structured(json!({
-        "columns": page.columns,
-        "rows": rows,
-        "truncated": page.truncated,
-        "next_cursor": page.next_cursor,
-    }));
+    // the rows are parsed once, here, and the text table reads them from the structured value
+    let value = serde_json::to_value(page).unwrap_or(Value::Null);
+    let text = results::page_text(
+        page,
+        value["rows"].as_array().map(Vec::as_slice).unwrap_or(&[]),
+    );
+    let mut r = CallToolResult::structured(value);
     r.content = vec![ContentBlock::text(text)];
     r
 }
@@ -221,18 +216,13 @@ impl ServerHandler for McpHandler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let rt = self.service.runtime();
-        let tools = served_tools(&rt, self.toolset.as_deref())
-            .into_iter()
-            .map(|t| mcp_tool(&rt, t))
-            .collect();
-        Ok(ListToolsResult::with_all_items(tools))
+        Ok(ListToolsResult::with_all_items(
+            self.service.mcp_tools(self.toolset.as_deref()),
+        ))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        let rt = self.service.runtime();
-        self.find(&rt, name)?;
-        self.service.mcp_tool(name)
+        self.service.mcp_tool(self.toolset.as_deref(), name)
     }
 
     async fn call_tool(

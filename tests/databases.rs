@@ -832,6 +832,100 @@ fn postgres_estimates_let_a_small_postgres_side_narrow_a_big_sqlite_scan() {
 }
 
 #[test]
+fn a_join_narrows_what_postgres_sends_at_run_time() {
+    let f = fixture("learnt");
+    // 60,000 events in Postgres, two of them wanted by a small SQLite table: the join reads the
+    // SQLite side first, and its keys reach Postgres inside the statement (a bigint key, as
+    // SQLite's integers: a key cast on the Postgres side would be filtered in DataFusion)
+    psql(&format!(
+        "CREATE TABLE {n}.events (id bigint PRIMARY KEY, kind text NOT NULL, code uuid NOT NULL);
+         INSERT INTO {n}.events SELECT g, 'k' || (g % 7), md5(g::text)::uuid FROM generate_series(1, 60000) g;
+         ANALYZE {n}.events;",
+        n = f.name
+    ));
+    let db = rusqlite::Connection::open(f.dir.join("data/wanted.db")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE wanted (event INTEGER PRIMARY KEY, note TEXT NOT NULL);
+         INSERT INTO wanted VALUES (17, 'first'), (59999, 'last');",
+    )
+    .unwrap();
+    drop(db);
+    std::fs::write(
+        f.dir.join("wanted.yaml"),
+        "sources:\n  wanted: { kind: sqlite, path: data/wanted.db }\n",
+    )
+    .unwrap();
+    let sql = "SELECT e.id, e.kind, w.note FROM crm.events e \
+               JOIN wanted.wanted w ON w.event = e.id ORDER BY e.id";
+    let rows = common::query_rows(&f.dir, sql);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["id"], Value::from(17));
+    assert_eq!(rows[0]["kind"], Value::from("k3"));
+    assert_eq!(rows[1]["id"], Value::from(59999));
+    assert_eq!(rows[1]["note"], Value::from("last"));
+    let out = common::succeeds(widgettdc().args([
+        "explain",
+        "--analyze",
+        "-p",
+        f.dir.to_str().unwrap(),
+        sql,
+    ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let events = text
+        .lines()
+        .skip_while(|l| !(l.contains("SQL:") && l.contains("events")))
+        .take_while(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    // the keys went into the statement, and Postgres sent back only their rows
+    assert!(
+        events.contains("plus what a join learnt at run time") && events.contains("IN (17, 59999)"),
+        "{text}"
+    );
+    let received_rows = text
+        .lines()
+        .find(|l| l.contains("SchemaCastScanExec"))
+        .unwrap_or_default();
+    assert!(received_rows.contains("output_rows=2,"), "{text}");
+    // as Postgres received it: a runtime's pool keeps its connections, which Postgres shows
+    // with the last statement each received
+    let (rt, exec) = loaded(&f);
+    let n = exec.block_on(async {
+        let df = rt.query(sql).await.expect("plans");
+        df.collect()
+            .await
+            .expect("runs")
+            .iter()
+            .map(|b| b.num_rows())
+            .sum::<usize>()
+    });
+    assert_eq!(n, 2);
+    let received = psql_rows(&format!(
+        "SELECT query FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+         AND query LIKE '%{}%events%AS \"wt_learnt\"(%'",
+        f.name
+    ));
+    assert!(received.contains("IN (17, 59999)"), "{received}");
+    drop(rt);
+
+    // text keys are compared as text (a uuid column too), never as a range
+    let db = rusqlite::Connection::open(f.dir.join("data/wanted.db")).unwrap();
+    let code = psql_rows(&format!("SELECT code FROM {}.events WHERE id = 42", f.name));
+    let code = code.trim();
+    db.execute_batch(&format!(
+        "CREATE TABLE codes (code TEXT NOT NULL); INSERT INTO codes VALUES ('{code}'), ('not-a-uuid');"
+    ))
+    .unwrap();
+    drop(db);
+    let rows = common::query_rows(
+        &f.dir,
+        "SELECT e.id FROM crm.events e JOIN wanted.codes c ON c.code = e.code",
+    );
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["id"], Value::from(42));
+}
+
+#[test]
 fn postgres_types_each_parameter_or_the_statement_goes_the_providers_way() {
     use arrow::datatypes::{DataType, Field, Schema};
     use widgettdc_runtime::sources::database::DatabaseSchema;

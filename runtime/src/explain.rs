@@ -92,6 +92,23 @@ impl std::fmt::Display for Explained {
     }
 }
 
+/// The line saying what joins added to a statement at run time (cut short), or nothing.
+fn learnt(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        return String::new();
+    }
+    let mut added = conditions.join(" AND ");
+    if added.len() > 300 {
+        let cut = (0..=300)
+            .rev()
+            .find(|&i| added.is_char_boundary(i))
+            .unwrap_or(0);
+        added.truncate(cut);
+        added.push_str(" …");
+    }
+    format!("\n    plus what a join learnt at run time: {added}")
+}
+
 fn collect(plan: &Arc<dyn ExecutionPlan>, analyze: bool, out: &mut Vec<SourceWork>) {
     let metrics = || {
         analyze
@@ -125,21 +142,7 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, analyze: bool, out: &mut Vec<SourceWor
             source: Some(s.source().to_string()),
             detail: {
                 let mut d = format!("SQL: {}", s.sql());
-                let learnt = s.learnt();
-                if !learnt.is_empty() {
-                    let mut added = learnt.join(" AND ");
-                    if added.len() > 300 {
-                        let cut = (0..=300)
-                            .rev()
-                            .find(|&i| added.is_char_boundary(i))
-                            .unwrap_or(0);
-                        added.truncate(cut);
-                        added.push_str(" …");
-                    }
-                    d.push_str(&format!(
-                        "\n    plus what a join learnt at run time: {added}"
-                    ));
-                }
+                d.push_str(&learnt(&s.learnt()));
                 d
             },
             metrics: metrics(),
@@ -157,17 +160,29 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, analyze: bool, out: &mut Vec<SourceWor
             .and_then(|r| r.split_whitespace().next())
             .unwrap_or("database")
             .to_string();
-        let sql = match line.split_once(" rewritten_sql_query=") {
-            Some((_, rewritten)) => rewritten.trim().to_string(),
-            None => line
-                .split_once("base_sql=")
-                .map(|(_, sql)| sql.trim().to_string())
-                .unwrap_or_else(|| line.trim().to_string()),
-        };
+        // the statement as each rewrite left it (in this order, each shown only if it changed
+        // something): the last one shown is the one sent
+        let sql = [
+            " rewritten_sql_query=",
+            " rewritten_ast_analyzer=",
+            " rewritten_executor_sql=",
+            " rewritten_logical_sql=",
+            " base_sql=",
+        ]
+        .iter()
+        .find_map(|m| line.split_once(m).map(|(_, sql)| sql))
+        .unwrap_or(&line)
+        .trim()
+        .to_string();
+        let mut detail = format!("SQL: {sql}");
+        if analyze {
+            let added = crate::sources::pg_learnt::narrowed(plan.metrics().as_ref(), &sql);
+            detail.push_str(&learnt(&added.unwrap_or_default()));
+        }
         out.push(SourceWork {
             kind: "database",
             source: Some(engine),
-            detail: format!("SQL: {sql}"),
+            detail,
             metrics: metrics(),
         });
     } else if let Some(sql) = {

@@ -1,4 +1,5 @@
-//! Row estimates for what federation sends to Postgres.
+//! Row estimates for what federation sends to Postgres (and, through [`super::pg_learnt`],
+//! run-time join filters).
 //!
 //! DataFusion picks the build side of a hash join by size, and when one side has no statistics
 //! it keeps the order the query was written in. A federated Postgres sub-plan has none of its
@@ -53,12 +54,17 @@ pub fn table(
     else {
         return provider;
     };
-    let executor = Arc::new(Wrapped {
+    let estimated = Arc::new(Wrapped {
         inner: Arc::clone(&source.provider.executor),
         hooks: Estimated {
             pool: Arc::clone(pool),
             kept: Mutex::new(HashMap::new()),
         },
+    });
+    // and what joins learn at run time narrows the statements (`pg_learnt.rs`)
+    let executor = Arc::new(Wrapped {
+        inner: estimated as Arc<dyn SQLExecutor>,
+        hooks: super::pg_learnt::Learnt::default(),
     });
     let source = Arc::new(SQLTableSource::new_with_table(
         Arc::new(SQLFederationProvider::new(executor)),

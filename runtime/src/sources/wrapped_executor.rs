@@ -2,7 +2,8 @@
 //! does: the wrapper hands everything to the executor it wraps (name, compute context, dialect,
 //! analyzers, table listing) except what its [`Hooks`] change — the statement it sends, or the
 //! statistics of a sub-plan. Used for MySQL's time limits (`mysql_timeout.rs`), Postgres's row
-//! estimates (`pg_estimate.rs`) and for catching the SQL a sub-plan becomes (`direct.rs`).
+//! estimates (`pg_estimate.rs`) and for catching the SQL a sub-plan becomes (`direct.rs`), and
+//! adding what joins learn at run time to Postgres statements (`pg_learnt.rs`).
 
 use std::sync::Arc;
 
@@ -36,6 +37,10 @@ pub trait Hooks: Send + Sync + 'static {
         plan: &LogicalPlan,
     ) -> Result<Statistics> {
         inner.statistics(plan).await
+    }
+
+    fn metrics(&self, inner: &Arc<dyn SQLExecutor>) -> Option<MetricsSet> {
+        inner.metrics()
     }
 }
 
@@ -80,6 +85,6 @@ impl<H: Hooks> SQLExecutor for Wrapped<H> {
         self.inner.get_table_schema(table_name).await
     }
     fn metrics(&self) -> Option<MetricsSet> {
-        self.inner.metrics()
+        self.hooks.metrics(&self.inner)
     }
 }

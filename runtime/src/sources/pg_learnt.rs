@@ -1,0 +1,350 @@
+//! Run-time join filters for what federation sends to Postgres.
+//!
+//! datafusion-federation hands a federated sub-plan's executor the dynamic filters pushed down
+//! to it (a hash join's keys, a TopK's bound; see [`crate::sources::learnt`]), and the
+//! provider's Postgres executor ignores them. [`Learnt`] wraps that executor: when a statement
+//! starts (after the join read its build side), the filters as they are then become a `WHERE`
+//! around the statement,
+//!
+//! ```sql
+//! SELECT * FROM (<statement>) AS "wt_learnt"("c_custkey", "c_name", ...) WHERE "c_custkey" IN (...)
+//! ```
+//!
+//! which Postgres pushes into the statement (its indexes serve it), so only the rows that can
+//! join cross the wire. The column list names the statement's columns as the sub-plan's schema
+//! does, whatever the statement calls them.
+//!
+//! Only what Postgres evaluates as DataFusion does (or more loosely) is sent: comparisons and
+//! `IN` lists of integer, decimal and date columns with literals; equality and `IN` of text
+//! (compared as `::text`, byte-wise under deterministic collations, and never an error for a
+//! uuid or enum column); `IS NULL`; `AND`/`OR`. Everything else is left out, which only widens
+//! the rows: DataFusion applies the exact filter again.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::common::ScalarValue;
+use datafusion::error::Result;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
+use datafusion::physical_plan::metrics::{CustomMetricValue, Metric, MetricValue, MetricsSet};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::PhysicalExpr;
+use datafusion_federation::sql::SQLExecutor;
+use futures::{StreamExt, TryStreamExt};
+
+use super::learnt::supersets;
+use super::wrapped_executor::Hooks;
+
+/// Adds what joins learnt at run time to the statements a Postgres executor runs.
+#[derive(Default)]
+pub struct Learnt {
+    narrowed: Arc<Narrowed>,
+}
+
+/// The conditions added to statements, by the statement federation made (the last time each
+/// ran); shown by `explain --analyze` through the sub-plan's metrics (`narrowed`).
+#[derive(Debug, Default)]
+pub struct Narrowed(Mutex<HashMap<String, Vec<String>>>);
+
+/// Statements remembered at most (the map is emptied when full).
+const REMEMBERED: usize = 256;
+
+impl Narrowed {
+    /// The conditions added to `sql` the last time it ran, if any.
+    pub fn conditions(&self, sql: &str) -> Option<Vec<String>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(sql)
+            .cloned()
+    }
+
+    fn remember(&self, sql: &str, conditions: Vec<String>) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= REMEMBERED && !m.contains_key(sql) {
+            m.clear();
+        }
+        m.insert(sql.to_string(), conditions);
+    }
+}
+
+impl fmt::Display for Narrowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.lock().unwrap_or_else(|p| p.into_inner()).len();
+        write!(f, "{n}")
+    }
+}
+
+impl CustomMetricValue for Narrowed {
+    fn new_empty(&self) -> Arc<dyn CustomMetricValue> {
+        Arc::new(Narrowed::default())
+    }
+
+    fn aggregate(&self, other: Arc<dyn CustomMetricValue>) {
+        let Some(other) = other.as_any().downcast_ref::<Narrowed>() else {
+            return;
+        };
+        if std::ptr::eq(self, other) {
+            return;
+        }
+        let theirs = other.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for (sql, c) in theirs {
+            self.remember(&sql, c);
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_usize(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    fn is_eq(&self, other: &Arc<dyn CustomMetricValue>) -> bool {
+        other
+            .as_any()
+            .downcast_ref::<Narrowed>()
+            .is_some_and(|o| std::ptr::eq(self, o))
+    }
+}
+
+impl Hooks for Learnt {
+    fn execute(
+        &self,
+        inner: &Arc<dyn SQLExecutor>,
+        query: &str,
+        schema: SchemaRef,
+        filters: &[Arc<dyn PhysicalExpr>],
+    ) -> Result<SendableRecordBatchStream> {
+        if filters.is_empty() {
+            return inner.execute(query, schema, filters);
+        }
+        // the filters are complete only once the join has read its build side, which is when
+        // the join first asks this stream for rows: the statement is made then
+        let inner = Arc::clone(inner);
+        let query = query.to_string();
+        let filters = filters.to_vec();
+        let narrowed = Arc::clone(&self.narrowed);
+        let out = Arc::clone(&schema);
+        let rows = futures::stream::once(async move {
+            let conditions = conditions(&filters, &schema);
+            if conditions.is_empty() {
+                return inner.execute(&query, schema, &[]);
+            }
+            let sql = wrap(&query, &schema, &conditions);
+            narrowed.remember(&query, conditions);
+            inner.execute(&sql, schema, &[])
+        })
+        .try_flatten();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(out, rows.boxed())))
+    }
+
+    fn metrics(&self, inner: &Arc<dyn SQLExecutor>) -> Option<MetricsSet> {
+        let mut set = inner.metrics().unwrap_or_default();
+        set.push(Arc::new(Metric::new(
+            MetricValue::Custom {
+                name: "narrowed".into(),
+                value: Arc::clone(&self.narrowed) as Arc<dyn CustomMetricValue>,
+            },
+            None,
+        )));
+        Some(set)
+    }
+}
+
+/// The conditions joins added to `sql` (a federated statement) when it last ran, from a
+/// sub-plan's metrics.
+pub fn narrowed(metrics: Option<&MetricsSet>, sql: &str) -> Option<Vec<String>> {
+    metrics?.iter().find_map(|m| match m.value() {
+        MetricValue::Custom { name, value } if name == "narrowed" => value
+            .as_any()
+            .downcast_ref::<Narrowed>()
+            .and_then(|n| n.conditions(sql)),
+        _ => None,
+    })
+}
+
+/// `query` with `conditions` on its rows, its columns named as `schema`'s.
+pub fn wrap(query: &str, schema: &Schema, conditions: &[String]) -> String {
+    let columns: Vec<String> = schema.fields().iter().map(|f| ident(f.name())).collect();
+    format!(
+        "SELECT * FROM ({query}) AS \"wt_learnt\"({}) WHERE {}",
+        columns.join(", "),
+        conditions.join(" AND ")
+    )
+}
+
+/// The Postgres conditions a row must meet to pass the filters as they are now.
+pub fn conditions(filters: &[Arc<dyn PhysicalExpr>], schema: &Schema) -> Vec<String> {
+    supersets(filters, schema)
+        .iter()
+        .filter_map(|e| condition(e, schema))
+        .collect()
+}
+
+/// A condition whose rows include every row `e` keeps, if one can be said.
+fn condition(e: &Expr, schema: &Schema) -> Option<String> {
+    match e {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
+            // either side alone keeps a superset of both
+            Operator::And => match (condition(left, schema), condition(right, schema)) {
+                (Some(l), Some(r)) => Some(format!("({l} AND {r})")),
+                (Some(x), None) | (None, Some(x)) => Some(x),
+                (None, None) => None,
+            },
+            Operator::Or => Some(format!(
+                "({} OR {})",
+                condition(left, schema)?,
+                condition(right, schema)?
+            )),
+            Operator::Eq | Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq => {
+                comparison(left, *op, right, schema)
+            }
+            _ => None,
+        },
+        Expr::InList(list) if !list.negated && !list.list.is_empty() => {
+            let (c, ty) = column(&list.expr, schema)?;
+            let items: Option<Vec<String>> = list.list.iter().map(|i| literal(i, &ty)).collect();
+            Some(format!("({} IN ({}))", operand(&c, &ty), items?.join(", ")))
+        }
+        Expr::IsNull(inner) => column(inner, schema).map(|(c, _)| format!("({c} IS NULL)")),
+        Expr::Literal(ScalarValue::Boolean(Some(false)), _) => Some("FALSE".into()),
+        _ => None,
+    }
+}
+
+/// `column op literal` (either way round).
+fn comparison(left: &Expr, op: Operator, right: &Expr, schema: &Schema) -> Option<String> {
+    let (c, ty, lit, op) = match (column(left, schema), column(right, schema)) {
+        (Some((c, ty)), None) => (c, ty, right, op),
+        (None, Some((c, ty))) => (c, ty, left, op.swap()?),
+        _ => return None,
+    };
+    // text is ordered by collation in Postgres, by bytes in DataFusion: only equality agrees
+    if is_text(&ty) && op != Operator::Eq {
+        return None;
+    }
+    let word = match op {
+        Operator::Eq => "=",
+        Operator::Lt => "<",
+        Operator::LtEq => "<=",
+        Operator::Gt => ">",
+        Operator::GtEq => ">=",
+        _ => return None,
+    };
+    Some(format!(
+        "({} {word} {})",
+        operand(&c, &ty),
+        literal(lit, &ty)?
+    ))
+}
+
+/// A column of the statement, quoted, with its Arrow type.
+fn column(e: &Expr, schema: &Schema) -> Option<(String, DataType)> {
+    let Expr::Column(c) = e else { return None };
+    let field = schema.field_with_name(&c.name).ok()?;
+    Some((ident(&c.name), field.data_type().clone()))
+}
+
+/// The column as compared: text as `::text` (a uuid, enum or varchar column compares as text,
+/// and a literal that is no valid uuid is then no error).
+fn operand(column: &str, ty: &DataType) -> String {
+    if is_text(ty) {
+        format!("{column}::text")
+    } else {
+        column.to_string()
+    }
+}
+
+/// A literal compared with a column of type `ty`, if Postgres compares it as DataFusion does.
+fn literal(e: &Expr, ty: &DataType) -> Option<String> {
+    let Expr::Literal(v, _) = e else { return None };
+    let number = |s: String| {
+        (ty.is_integer() || matches!(ty, DataType::Decimal128(..) | DataType::Decimal256(..)))
+            .then_some(s)
+    };
+    match v {
+        ScalarValue::Int8(Some(x)) => number(x.to_string()),
+        ScalarValue::Int16(Some(x)) => number(x.to_string()),
+        ScalarValue::Int32(Some(x)) => number(x.to_string()),
+        ScalarValue::Int64(Some(x)) => number(x.to_string()),
+        ScalarValue::UInt8(Some(x)) => number(x.to_string()),
+        ScalarValue::UInt16(Some(x)) => number(x.to_string()),
+        ScalarValue::UInt32(Some(x)) => number(x.to_string()),
+        ScalarValue::UInt64(Some(x)) => number(x.to_string()),
+        ScalarValue::Decimal128(Some(_), _, _) => number(v.to_string()),
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s))
+            if is_text(ty) && !s.contains('\0') =>
+        {
+            Some(format!("'{}'", s.replace('\'', "''")))
+        }
+        ScalarValue::Date32(Some(_)) if *ty == DataType::Date32 => Some(format!("DATE '{v}'")),
+        _ => None,
+    }
+}
+
+fn is_text(ty: &DataType) -> bool {
+    matches!(
+        ty,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::Field;
+    use datafusion::physical_expr::expressions::{col, lit, BinaryExpr as PBinary, InListExpr};
+
+    fn schema() -> Schema {
+        Schema::new(vec![
+            Field::new("k", DataType::Int32, false),
+            Field::new("name", DataType::Utf8, true),
+            Field::new("odd\"name", DataType::Date32, true),
+        ])
+    }
+
+    #[test]
+    fn join_keys_become_postgres_conditions() {
+        let s = schema();
+        let k = col("k", &s).unwrap();
+        let name = col("name", &s).unwrap();
+        let keys = Arc::new(
+            InListExpr::try_new(Arc::clone(&k), vec![lit(3i32), lit(9i32)], false, &s).unwrap(),
+        ) as Arc<dyn PhysicalExpr>;
+        let bounds: Arc<dyn PhysicalExpr> = Arc::new(PBinary::new(
+            Arc::new(PBinary::new(Arc::clone(&k), Operator::GtEq, lit(3i32))),
+            Operator::And,
+            Arc::new(PBinary::new(Arc::clone(&k), Operator::LtEq, lit(9i32))),
+        ));
+        // text: equality only, as text; a range of text is left out (collations differ)
+        let text_eq: Arc<dyn PhysicalExpr> =
+            Arc::new(PBinary::new(Arc::clone(&name), Operator::Eq, lit("o'k")));
+        let text_range: Arc<dyn PhysicalExpr> =
+            Arc::new(PBinary::new(Arc::clone(&name), Operator::Lt, lit("m")));
+        let got = conditions(&[keys, bounds, text_eq, text_range], &s);
+        assert_eq!(
+            got,
+            vec![
+                r#"("k" IN (3, 9))"#,
+                r#"(("k" >= 3) AND ("k" <= 9))"#,
+                r#"("name"::text = 'o''k')"#,
+            ]
+        );
+        assert_eq!(
+            wrap("SELECT a, b FROM t", &s, &got[..1]),
+            r#"SELECT * FROM (SELECT a, b FROM t) AS "wt_learnt"("k", "name", "odd""name") WHERE ("k" IN (3, 9))"#
+        );
+    }
+}

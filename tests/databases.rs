@@ -882,11 +882,7 @@ fn a_join_narrows_what_postgres_sends_at_run_time() {
         events.contains("plus what a join learnt at run time") && events.contains("IN (17, 59999)"),
         "{text}"
     );
-    let received_rows = text
-        .lines()
-        .find(|l| l.contains("SchemaCastScanExec"))
-        .unwrap_or_default();
-    assert!(received_rows.contains("output_rows=2,"), "{text}");
+    assert!(events.contains("rows received: 2\n"), "{text}");
     // as Postgres received it: a runtime's pool keeps its connections, which Postgres shows
     // with the last statement each received
     let (rt, exec) = loaded(&f);

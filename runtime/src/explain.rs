@@ -176,8 +176,13 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, analyze: bool, out: &mut Vec<SourceWor
         .to_string();
         let mut detail = format!("SQL: {sql}");
         if analyze {
-            let added = crate::sources::pg_learnt::narrowed(plan.metrics().as_ref(), &sql);
-            detail.push_str(&learnt(&added.unwrap_or_default()));
+            if let Some(run) = crate::sources::pg_learnt::last_run(plan.metrics().as_ref(), &sql) {
+                detail.push_str(&learnt(&run.conditions));
+                detail.push_str(&format!(
+                    "\n    rows received: {}",
+                    run.rows.load(std::sync::atomic::Ordering::Relaxed)
+                ));
+            }
         }
         out.push(SourceWork {
             kind: "database",

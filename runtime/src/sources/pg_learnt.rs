@@ -12,7 +12,8 @@
 //!
 //! which Postgres pushes into the statement (its indexes serve it), so only the rows that can
 //! join cross the wire. The column list names the statement's columns as the sub-plan's schema
-//! does, whatever the statement calls them.
+//! does, whatever the statement calls them. Every statement's rows are counted, and
+//! `explain --analyze` shows, per statement, what was added and how many rows came back.
 //!
 //! Only what Postgres evaluates as DataFusion does (or more loosely) is sent: comparisons and
 //! `IN` lists of integer, decimal and date columns with literals; equality and `IN` of text
@@ -23,11 +24,12 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
 use datafusion::physical_plan::metrics::{CustomMetricValue, Metric, MetricValue, MetricsSet};
@@ -39,23 +41,34 @@ use futures::{StreamExt, TryStreamExt};
 use super::learnt::supersets;
 use super::wrapped_executor::Hooks;
 
-/// Adds what joins learnt at run time to the statements a Postgres executor runs.
+/// Adds what joins learnt at run time to the statements a Postgres executor runs, and counts
+/// the rows each statement sends back.
 #[derive(Default)]
 pub struct Learnt {
-    narrowed: Arc<Narrowed>,
+    sent: Arc<Sent>,
 }
 
-/// The conditions added to statements, by the statement federation made (the last time each
-/// ran); shown by `explain --analyze` through the sub-plan's metrics (`narrowed`).
+/// What each statement federation made became when it last ran: the conditions added to it
+/// and the rows Postgres sent back. Shown by `explain --analyze` through the sub-plan's
+/// metrics (`statements`).
 #[derive(Debug, Default)]
-pub struct Narrowed(Mutex<HashMap<String, Vec<String>>>);
+pub struct Sent(Mutex<HashMap<String, Run>>);
+
+/// One run of a statement.
+#[derive(Debug, Clone, Default)]
+pub struct Run {
+    /// The conditions a join added (none: the statement ran as made).
+    pub conditions: Vec<String>,
+    /// The rows Postgres sent back (so far, while it runs).
+    pub rows: Arc<AtomicUsize>,
+}
 
 /// Statements remembered at most (the map is emptied when full).
 const REMEMBERED: usize = 256;
 
-impl Narrowed {
-    /// The conditions added to `sql` the last time it ran, if any.
-    pub fn conditions(&self, sql: &str) -> Option<Vec<String>> {
+impl Sent {
+    /// The last run of `sql`, if it ran.
+    pub fn run(&self, sql: &str) -> Option<Run> {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -63,37 +76,37 @@ impl Narrowed {
             .cloned()
     }
 
-    fn remember(&self, sql: &str, conditions: Vec<String>) {
+    fn remember(&self, sql: &str, run: Run) {
         let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if m.len() >= REMEMBERED && !m.contains_key(sql) {
             m.clear();
         }
-        m.insert(sql.to_string(), conditions);
+        m.insert(sql.to_string(), run);
     }
 }
 
-impl fmt::Display for Narrowed {
+impl fmt::Display for Sent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.lock().unwrap_or_else(|p| p.into_inner()).len();
         write!(f, "{n}")
     }
 }
 
-impl CustomMetricValue for Narrowed {
+impl CustomMetricValue for Sent {
     fn new_empty(&self) -> Arc<dyn CustomMetricValue> {
-        Arc::new(Narrowed::default())
+        Arc::new(Sent::default())
     }
 
     fn aggregate(&self, other: Arc<dyn CustomMetricValue>) {
-        let Some(other) = other.as_any().downcast_ref::<Narrowed>() else {
+        let Some(other) = other.as_any().downcast_ref::<Sent>() else {
             return;
         };
         if std::ptr::eq(self, other) {
             return;
         }
         let theirs = other.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        for (sql, c) in theirs {
-            self.remember(&sql, c);
+        for (sql, run) in theirs {
+            self.remember(&sql, run);
         }
     }
 
@@ -108,7 +121,7 @@ impl CustomMetricValue for Narrowed {
     fn is_eq(&self, other: &Arc<dyn CustomMetricValue>) -> bool {
         other
             .as_any()
-            .downcast_ref::<Narrowed>()
+            .downcast_ref::<Sent>()
             .is_some_and(|o| std::ptr::eq(self, o))
     }
 }
@@ -121,24 +134,31 @@ impl Hooks for Learnt {
         schema: SchemaRef,
         filters: &[Arc<dyn PhysicalExpr>],
     ) -> Result<SendableRecordBatchStream> {
-        if filters.is_empty() {
-            return inner.execute(query, schema, filters);
-        }
         // the filters are complete only once the join has read its build side, which is when
         // the join first asks this stream for rows: the statement is made then
         let inner = Arc::clone(inner);
         let query = query.to_string();
         let filters = filters.to_vec();
-        let narrowed = Arc::clone(&self.narrowed);
+        let sent = Arc::clone(&self.sent);
         let out = Arc::clone(&schema);
         let rows = futures::stream::once(async move {
             let conditions = conditions(&filters, &schema);
-            if conditions.is_empty() {
-                return inner.execute(&query, schema, &[]);
-            }
-            let sql = wrap(&query, &schema, &conditions);
-            narrowed.remember(&query, conditions);
-            inner.execute(&sql, schema, &[])
+            let sql = if conditions.is_empty() {
+                query.clone()
+            } else {
+                wrap(&query, &schema, &conditions)
+            };
+            let counted = Arc::new(AtomicUsize::new(0));
+            sent.remember(
+                &query,
+                Run {
+                    conditions,
+                    rows: Arc::clone(&counted),
+                },
+            );
+            Ok::<_, DataFusionError>(inner.execute(&sql, schema, &[])?.inspect_ok(move |b| {
+                counted.fetch_add(b.num_rows(), Ordering::Relaxed);
+            }))
         })
         .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(out, rows.boxed())))
@@ -148,8 +168,8 @@ impl Hooks for Learnt {
         let mut set = inner.metrics().unwrap_or_default();
         set.push(Arc::new(Metric::new(
             MetricValue::Custom {
-                name: "narrowed".into(),
-                value: Arc::clone(&self.narrowed) as Arc<dyn CustomMetricValue>,
+                name: "statements".into(),
+                value: Arc::clone(&self.sent) as Arc<dyn CustomMetricValue>,
             },
             None,
         )));
@@ -157,14 +177,13 @@ impl Hooks for Learnt {
     }
 }
 
-/// The conditions joins added to `sql` (a federated statement) when it last ran, from a
-/// sub-plan's metrics.
-pub fn narrowed(metrics: Option<&MetricsSet>, sql: &str) -> Option<Vec<String>> {
+/// The last run of `sql` (a federated statement), from a sub-plan's metrics.
+pub fn last_run(metrics: Option<&MetricsSet>, sql: &str) -> Option<Run> {
     metrics?.iter().find_map(|m| match m.value() {
-        MetricValue::Custom { name, value } if name == "narrowed" => value
+        MetricValue::Custom { name, value } if name == "statements" => value
             .as_any()
-            .downcast_ref::<Narrowed>()
-            .and_then(|n| n.conditions(sql)),
+            .downcast_ref::<Sent>()
+            .and_then(|n| n.run(sql)),
         _ => None,
     })
 }

@@ -32,8 +32,70 @@ pub fn supersets(filters: &[Arc<dyn PhysicalExpr>], schema: &Schema) -> Vec<Expr
         .iter()
         .filter_map(|f| snapshot_physical_expr(Arc::clone(f)).ok())
         .filter_map(|f| superset(&f, schema))
+        .map(without_spanned_ranges)
         .filter(|e| !matches!(e, Expr::Literal(v, _) if v == &ScalarValue::Boolean(Some(true))))
         .collect()
+}
+
+/// `e` without the comparisons of a column that an `IN` list beside them (in the same `AND`)
+/// already lists: a join's filter bounds its keys by their min and max *and* lists them, and
+/// the bounds add nothing but may lead a database to scan an index by range instead of looking
+/// the keys up. Leaving out part of an `AND` keeps a superset.
+fn without_spanned_ranges(e: Expr) -> Expr {
+    match e {
+        Expr::BinaryExpr(BinaryExpr {
+            op: Operator::Or,
+            left,
+            right,
+        }) => without_spanned_ranges(*left).or(without_spanned_ranges(*right)),
+        Expr::BinaryExpr(BinaryExpr {
+            op: Operator::And, ..
+        }) => {
+            let mut parts = Vec::new();
+            conjuncts(e, &mut parts);
+            let parts: Vec<Expr> = parts.into_iter().map(without_spanned_ranges).collect();
+            let listed: Vec<&Column> = parts
+                .iter()
+                .filter_map(|p| match p {
+                    Expr::InList(l) if !l.negated => match l.expr.as_ref() {
+                        Expr::Column(c) => Some(c),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect();
+            let spanned = |p: &Expr| match p {
+                Expr::BinaryExpr(BinaryExpr {
+                    left,
+                    op: Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq,
+                    right,
+                }) => [left, right]
+                    .iter()
+                    .any(|s| matches!(s.as_ref(), Expr::Column(c) if listed.contains(&c))),
+                _ => false,
+            };
+            let kept: Vec<Expr> = parts.iter().filter(|p| !spanned(p)).cloned().collect();
+            kept.into_iter()
+                .reduce(Expr::and)
+                .unwrap_or(Expr::Literal(ScalarValue::Boolean(Some(true)), None))
+        }
+        other => other,
+    }
+}
+
+/// The operands of nested `AND`s, in order.
+fn conjuncts(e: Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::BinaryExpr(BinaryExpr {
+            op: Operator::And,
+            left,
+            right,
+        }) => {
+            conjuncts(*left, out);
+            conjuncts(*right, out);
+        }
+        other => out.push(other),
+    }
 }
 
 /// A logical filter whose rows include every row `e` keeps; `None` when it cannot be said.

@@ -39,6 +39,7 @@ use datafusion_federation::sql::SQLExecutor;
 use futures::{StreamExt, TryStreamExt};
 
 use super::learnt::supersets;
+use super::sqlite::pushdown::ident;
 use super::wrapped_executor::Hooks;
 
 /// Adds what joins learnt at run time to the statements a Postgres executor runs, and counts
@@ -314,10 +315,6 @@ fn is_text(ty: &DataType) -> bool {
         ty,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
     )
-}
-
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@
 //! [`super::pushdown::filter_sql`], which only emits SQL whose rows are a superset of
 //! DataFusion's.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::datatypes::Schema;
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
 use datafusion::physical_expr::PhysicalExpr;
 
 use super::pushdown::filter_sql;
@@ -17,10 +19,60 @@ use crate::sources::learnt::supersets;
 /// The conditions (SQLite SQL) a row must meet to pass the filters as they are now; empty when
 /// nothing can be said.
 pub fn conditions(filters: &[Arc<dyn PhysicalExpr>], schema: &Schema) -> Vec<String> {
-    supersets(filters, schema)
+    learnt(filters, schema, None).0
+}
+
+/// What the filters say now: the conditions, and whether an index would fetch so many rows
+/// one by one that reading the table in order is cheaper (`NOT INDEXED`).
+///
+/// SQLite serves `key IN (...)` from an index on `key` whenever there is one, one lookup per
+/// key and one row fetch per match. With `ANALYZE`'s statistics (`keys`: table rows and rows per
+/// value of each indexed column) the rows an `IN` list would fetch can be estimated; when even
+/// the smallest such estimate is over an eighth of the table, a scan in rowid order (split over
+/// partitions) is the faster read.
+pub fn learnt(
+    filters: &[Arc<dyn PhysicalExpr>],
+    schema: &Schema,
+    keys: Option<(usize, &BTreeMap<String, f64>)>,
+) -> (Vec<String>, bool) {
+    let said = supersets(filters, schema);
+    let conditions = said
         .iter()
         .filter_map(|e| filter_sql(e, schema).map(|(sql, _)| sql))
-        .collect()
+        .collect();
+    let not_indexed = keys.is_some_and(|(rows, per_key)| {
+        let mut listed: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in &said {
+            in_lists(e, &mut listed);
+        }
+        let fetched = listed
+            .iter()
+            .filter_map(|(c, n)| per_key.get(*c).map(|r| *n as f64 * r))
+            .fold(f64::INFINITY, f64::min);
+        fetched.is_finite() && fetched > rows as f64 / 8.0
+    });
+    (conditions, not_indexed)
+}
+
+/// The keys listed per column by the `IN` lists a filter's rows must meet (through `AND`, and
+/// added up through `OR`).
+fn in_lists<'a>(e: &'a Expr, out: &mut BTreeMap<&'a str, usize>) {
+    match e {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::And | Operator::Or,
+            right,
+        }) => {
+            in_lists(left, out);
+            in_lists(right, out);
+        }
+        Expr::InList(l) if !l.negated => {
+            if let Expr::Column(c) = l.expr.as_ref() {
+                *out.entry(c.name.as_str()).or_default() += l.list.len();
+            }
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -89,5 +141,36 @@ mod tests {
         );
         assert!(conditions(&[hashed], &s).is_empty());
         assert!(conditions(&[lit(true)], &s).is_empty());
+    }
+
+    #[test]
+    fn an_index_is_avoided_only_when_every_key_list_would_fetch_much_of_the_table() {
+        let s = schema();
+        let k = col("k", &s).unwrap();
+        let keys = |n: i64| {
+            Arc::new(
+                InListExpr::try_new(Arc::clone(&k), (0..n).map(lit).collect(), false, &s).unwrap(),
+            ) as Arc<dyn PhysicalExpr>
+        };
+        // 800,000 rows, 80 per key: 396 keys fetch 31,680 rows (the index serves them), 1,990
+        // keys fetch 159,200 (more than an eighth: the table is read in order)
+        let per_key = BTreeMap::from([("k".to_string(), 80.0)]);
+        let stats = Some((800_000, &per_key));
+        assert!(!learnt(&[keys(396)], &s, stats).1);
+        let (sql, not_indexed) = learnt(&[keys(1_990)], &s, stats);
+        assert!(not_indexed && sql.len() == 1);
+        // a join's bounds beside its key list are left out (they would lead SQLite to scan
+        // the index by range)
+        let bounds: Arc<dyn PhysicalExpr> = Arc::new(PBinary::new(
+            Arc::new(PBinary::new(Arc::clone(&k), Operator::GtEq, lit(0i64))),
+            Operator::And,
+            Arc::new(PBinary::new(Arc::clone(&k), Operator::LtEq, lit(2i64))),
+        ));
+        let both: Arc<dyn PhysicalExpr> = Arc::new(PBinary::new(bounds, Operator::And, keys(3)));
+        assert_eq!(conditions(&[both], &s), vec![r#"("k" IN (0, 1, 2))"#]);
+        // without statistics, or for a column that leads no index, SQLite decides
+        assert!(!learnt(&[keys(1_990)], &s, None).1);
+        let other = BTreeMap::from([("name".to_string(), 80.0)]);
+        assert!(!learnt(&[keys(1_990)], &s, Some((800_000, &other))).1);
     }
 }

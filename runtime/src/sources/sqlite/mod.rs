@@ -45,6 +45,9 @@ pub struct SqliteDb {
     /// tables without deletions), for the join planner. Absent for views and WITHOUT ROWID
     /// tables.
     pub row_estimates: BTreeMap<String, usize>,
+    /// Table name → column → average rows per value, for columns that lead an index, from
+    /// `sqlite_stat1` (written by `ANALYZE`); empty without it.
+    pub key_rows: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
 impl SqliteDb {
@@ -183,6 +186,7 @@ pub fn open(
     }
     let mut tables = BTreeMap::new();
     let mut row_estimates = BTreeMap::new();
+    let mut key_rows = BTreeMap::new();
     for name in names {
         let known = declared.and_then(|d| d.tables.get(&(None, name.clone())));
         let schema = match known {
@@ -219,6 +223,10 @@ pub fn open(
         if let Some(n) = estimate.and_then(|n| usize::try_from(n).ok()) {
             row_estimates.insert(name.clone(), n);
         }
+        let keys = index_key_rows(&conn, &name);
+        if !keys.is_empty() {
+            key_rows.insert(name.clone(), keys);
+        }
         tables.insert(name, schema);
     }
     Ok(SqliteDb {
@@ -228,7 +236,37 @@ pub fn open(
         busy_timeout,
         tables,
         row_estimates,
+        key_rows,
     })
+}
+
+/// For each column that leads an index of `table`: the average rows per value, as `ANALYZE`
+/// recorded it in `sqlite_stat1` (the second number of an index's `stat`). Empty when the
+/// database was never analysed.
+fn index_key_rows(conn: &Connection, table: &str) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    let Ok(mut stmt) = conn.prepare(
+        "SELECT i.name, s.stat FROM sqlite_stat1 s JOIN pragma_index_info(s.idx) i \
+         WHERE s.tbl = ?1 AND i.seqno = 0",
+    ) else {
+        return out;
+    };
+    let Ok(rows) = stmt.query_map([table], |r| {
+        Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
+    }) else {
+        return out;
+    };
+    for (column, stat) in rows.flatten() {
+        let per_key = stat
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse::<f64>().ok());
+        if let (Some(column), Some(per_key)) = (column, per_key) {
+            let kept = out.entry(column).or_insert(per_key);
+            *kept = f64::min(*kept, per_key);
+        }
+    }
+    out
 }
 
 /// The schema provider of one SQLite source: tables appear on first use.

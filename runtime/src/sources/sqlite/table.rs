@@ -295,7 +295,11 @@ impl SqliteExec {
     /// The statement of a partition, with the run-time filters as they are now.
     fn partition_sql(&self, partition: usize) -> DfResult<String> {
         let range = self.range(partition)?;
-        let learnt = super::dynamic::conditions(&self.dynamic, &self.schema);
+        let keys = self
+            .rows
+            .zip(self.db.key_rows.get(&self.table))
+            .filter(|_| self.query.wheres.is_empty());
+        let (learnt, not_indexed) = super::dynamic::learnt(&self.dynamic, &self.schema, keys);
         if !learnt.is_empty() {
             *self.learnt.lock().unwrap_or_else(|p| p.into_inner()) = learnt.clone();
         }
@@ -304,6 +308,12 @@ impl SqliteExec {
             .map(String::as_str)
             .chain(learnt.iter().map(String::as_str))
             .collect();
+        if not_indexed {
+            // (only for a statement whose other conditions are all learnt: see `learnt`)
+            let mut q = self.query.clone();
+            q.select.push_str(" NOT INDEXED");
+            return Ok(q.sql(&extra));
+        }
         Ok(self.query.sql(&extra))
     }
 

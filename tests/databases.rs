@@ -778,6 +778,27 @@ fn postgres_receives_the_filter_order_and_limit() {
     drop(rt);
 }
 
+/// `explain --analyze` of `sql` in the fixture's project: the whole text, and the lines from
+/// the first that `starts` to the next blank one (one source's part of "What each source is
+/// asked").
+fn analyzed(f: &Fixture, sql: &str, starts: impl Fn(&str) -> bool) -> (String, String) {
+    let out = common::succeeds(widgettdc().args([
+        "explain",
+        "--analyze",
+        "-p",
+        f.dir.to_str().unwrap(),
+        sql,
+    ]));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let part = text
+        .lines()
+        .skip_while(|l| !starts(l))
+        .take_while(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    (text, part)
+}
+
 #[test]
 fn postgres_estimates_let_a_small_postgres_side_narrow_a_big_sqlite_scan() {
     let f = fixture("estimates");
@@ -809,21 +830,8 @@ fn postgres_estimates_let_a_small_postgres_side_narrow_a_big_sqlite_scan() {
     assert_eq!(ids, [&Value::from(1), &Value::from(4)]);
     assert_eq!(rows[1]["name"], Value::from("Dee"));
     assert_eq!(rows[1]["v"], Value::from("v4"));
-    let out = common::succeeds(widgettdc().args([
-        "explain",
-        "--analyze",
-        "-p",
-        f.dir.to_str().unwrap(),
-        sql,
-    ]));
-    let text = String::from_utf8_lossy(&out.stdout);
     // the customers' ids reached SQLite, which returned only their rows
-    let items = text
-        .lines()
-        .skip_while(|l| !l.contains("FROM \"items\""))
-        .take_while(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let (text, items) = analyzed(&f, sql, |l| l.contains("FROM \"items\""));
     assert!(
         items.contains("plus what a join learnt at run time"),
         "{text}"
@@ -863,20 +871,7 @@ fn a_join_narrows_what_postgres_sends_at_run_time() {
     assert_eq!(rows[0]["kind"], Value::from("k3"));
     assert_eq!(rows[1]["id"], Value::from(59999));
     assert_eq!(rows[1]["note"], Value::from("last"));
-    let out = common::succeeds(widgettdc().args([
-        "explain",
-        "--analyze",
-        "-p",
-        f.dir.to_str().unwrap(),
-        sql,
-    ]));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let events = text
-        .lines()
-        .skip_while(|l| !(l.contains("SQL:") && l.contains("events")))
-        .take_while(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let (text, events) = analyzed(&f, sql, |l| l.contains("SQL:") && l.contains("events"));
     // the keys went into the statement, and Postgres sent back only their rows
     assert!(
         events.contains("plus what a join learnt at run time") && events.contains("IN (17, 59999)"),

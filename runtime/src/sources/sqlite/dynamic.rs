@@ -16,13 +16,8 @@ use datafusion::physical_expr::PhysicalExpr;
 use super::pushdown::filter_sql;
 use crate::sources::learnt::supersets;
 
-/// The conditions (SQLite SQL) a row must meet to pass the filters as they are now; empty when
-/// nothing can be said.
-pub fn conditions(filters: &[Arc<dyn PhysicalExpr>], schema: &Schema) -> Vec<String> {
-    learnt(filters, schema, None).0
-}
-
-/// What the filters say now: the conditions, and whether an index would fetch so many rows
+/// What the filters say now: the conditions (SQLite SQL) a row must meet to pass them, empty
+/// when nothing can be said; and whether an index would fetch so many rows
 /// one by one that reading the table in order is cheaper (`NOT INDEXED`).
 ///
 /// SQLite serves `key IN (...)` from an index on `key` whenever there is one, one lookup per
@@ -78,6 +73,10 @@ fn in_lists<'a>(e: &'a Expr, out: &mut BTreeMap<&'a str, usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn conditions(filters: &[Arc<dyn PhysicalExpr>], schema: &Schema) -> Vec<String> {
+        learnt(filters, schema, None).0
+    }
     use arrow::datatypes::{DataType, Field};
     use datafusion::common::ScalarValue;
     use datafusion::logical_expr::Operator;

@@ -1100,6 +1100,92 @@ fn postgres_types_each_parameter_or_the_statement_goes_the_providers_way() {
         )
         .await;
         assert!(got.contains("Bob"), "{got}");
+        // a quick statement (its last calls each returned its few rows at once) is pipelined:
+        // many calls at once share the kept connections (three of the pool of four), each with
+        // its own answer
+        let echo = statement(
+            "SELECT $1::text || ' ' || pg_backend_pid() AS id".into(),
+            DataType::Int64,
+            "id",
+            DataType::Utf8,
+        );
+        let texts = |s: datafusion::execution::SendableRecordBatchStream| async {
+            let b: Vec<_> = futures::TryStreamExt::try_collect(s).await.expect("rows");
+            b.iter()
+                .flat_map(|b| {
+                    let a = arrow::array::AsArray::as_string::<i32>(b.column(0));
+                    a.iter()
+                        .map(|v| v.unwrap_or_default().to_string())
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        };
+        for _ in 0..100 {
+            if echo.is_quick() {
+                break;
+            }
+            texts(echo.execute(&value(0i64.into())).await.unwrap().unwrap()).await;
+        }
+        assert!(echo.is_quick(), "a point query becomes quick");
+        let answers = futures::future::join_all((1..=64i64).map(|i| {
+            let (echo, texts) = (&echo, &texts);
+            async move {
+                let got = texts(echo.execute(&value(i.into())).await.unwrap().unwrap()).await;
+                (i, got)
+            }
+        }))
+        .await;
+        let mut backends = std::collections::HashSet::new();
+        for (i, got) in answers {
+            assert_eq!(got.len(), 1, "{got:?}");
+            let (v, pid) = got[0].split_once(' ').expect("value and backend");
+            assert_eq!(v, i.to_string(), "call {i} got another call's answer");
+            backends.insert(pid.to_string());
+        }
+        assert!(backends.len() <= 3, "{backends:?}");
+        assert!(
+            pool.deepest() > 1,
+            "statements were pipelined on a connection"
+        );
+        // a quick statement that turns out to return many rows keeps further statements off
+        // its connection while its reader has not taken them: quick calls meanwhile go on
+        let series = statement(
+            "SELECT generate_series(1, $1) AS id".into(),
+            DataType::Int64,
+            "id",
+            DataType::Int64,
+        );
+        for _ in 0..100 {
+            if series.is_quick() {
+                break;
+            }
+            rows(series.execute(&value(1i64.into())).await.unwrap().unwrap()).await;
+        }
+        assert!(series.is_quick());
+        let mut big = series
+            .execute(&value(200_000i64.into()))
+            .await
+            .unwrap()
+            .unwrap();
+        let first = futures::StreamExt::next(&mut big).await.unwrap().unwrap();
+        for _ in 0..100 {
+            if echo.is_quick() {
+                break;
+            }
+            texts(echo.execute(&value(0i64.into())).await.unwrap().unwrap()).await;
+        }
+        let meanwhile = futures::future::join_all((1..=16i64).map(|i| {
+            let (echo, texts) = (&echo, &texts);
+            async move { texts(echo.execute(&value(i.into())).await.unwrap().unwrap()).await }
+        }));
+        let meanwhile = tokio::time::timeout(std::time::Duration::from_secs(30), meanwhile)
+            .await
+            .expect("quick calls are not stuck behind an unread result");
+        assert!(meanwhile.iter().all(|g| g.len() == 1));
+        let rest: Vec<_> = futures::TryStreamExt::try_collect(big).await.expect("rows");
+        let total = first.num_rows() + rest.iter().map(|b| b.num_rows()).sum::<usize>();
+        assert_eq!(total, 200_000);
+        assert!(!series.is_quick(), "no longer quick");
     });
     drop(rt);
 }

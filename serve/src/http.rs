@@ -98,7 +98,13 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     cancel: CancellationToken,
 ) -> Result<(), crate::ServeError> {
+    use axum::serve::ListenerExt;
     let app = router(service, cancel.clone());
+    // answers (and each Server-Sent Event) go out as soon as they are written, not held back
+    // for the acknowledgement of the previous one
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled_owned().await })
         .await?;

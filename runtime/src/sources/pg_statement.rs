@@ -13,10 +13,19 @@
 //! The connections come from the source's pool, but a call does not check one out of it each
 //! time: the pool (bb8) tests every check-out with a round trip of its own. [`Connections`]
 //! keeps up to three quarters of the pool's connections between calls instead (all but one of a
-//! pool of up to 4), each used by one statement at a time; the rest stays in the pool for
-//! everything else (planned queries, estimates, schemas). Statements are prepared only on kept
-//! connections; one checked out of the pool for a single call sends its statement unnamed
-//! (`Parse`/`Bind`/`Execute` in one round trip, parsed anew).
+//! pool of up to 4); the rest stays in the pool for everything else (planned queries, estimates,
+//! schemas). Statements are prepared only on kept connections; one checked out of the pool for a
+//! single call sends its statement unnamed (`Parse`/`Bind`/`Execute` in one round trip, parsed
+//! anew).
+//!
+//! A statement is *quick* once its last few calls each returned all their rows in the first
+//! chunk within a few milliseconds (a point query). Quick statements share a few connections
+//! (lanes) and are pipelined on them: tokio-postgres sends the statements waiting on one
+//! connection in one write and reads their answers in one read, so many concurrent calls cost a
+//! few system calls and wake-ups instead of two each, and a few busy Postgres backends instead of
+//! one per call. Every other statement has a connection to itself while it runs, so nothing
+//! waits behind a long statement or a slow reader of a large result; a quick statement's rows are
+//! all read before its call returns, for the same reason.
 //!
 //! Integers, floats, booleans, dates and timestamps are sent as typed binary values. Text and
 //! decimals are sent as text of unspecified type, so that Postgres types them from where they
@@ -26,9 +35,11 @@
 //! parameter types (lists, binary, intervals) keep the provider's path.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
@@ -51,79 +62,175 @@ const CHUNK: usize = 4_000;
 /// The connections of one Postgres source that direct statements use.
 pub struct Connections {
     pool: Arc<PostgresConnectionPool>,
-    idle: std::sync::Mutex<Vec<Kept>>,
-    /// How many idle connections are kept (the pool but a quarter of it, at least one left).
+    state: Mutex<State>,
+    /// How many connections are kept (the pool but a quarter of it, at least one left).
     keep: usize,
+    /// How many of them quick statements share before more are opened for them.
+    lanes: usize,
+    /// The most statements in flight on one connection so far.
+    deepest: AtomicUsize,
+}
+
+#[derive(Default)]
+struct State {
+    /// The kept connections, lanes first.
+    kept: Vec<Arc<Kept>>,
+    /// Connections being opened for quick statements (not yet lanes).
+    opening: usize,
 }
 
 impl Connections {
     pub fn new(pool: Arc<PostgresConnectionPool>, pool_size: usize) -> Arc<Connections> {
+        let keep = pool_size.saturating_sub((pool_size / 4).max(1));
         Arc::new(Connections {
             pool,
-            idle: std::sync::Mutex::new(Vec::new()),
-            keep: pool_size.saturating_sub((pool_size / 4).max(1)),
+            state: Mutex::new(State::default()),
+            keep,
+            lanes: keep.clamp(1, LANES),
+            deepest: AtomicUsize::new(0),
         })
     }
 
-    /// A connection for one statement: a kept one, else one from the pool.
-    async fn take(self: &Arc<Self>) -> std::result::Result<Taken, String> {
-        loop {
-            let kept = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            match kept {
-                Some(mut c) if !c.pg.conn.is_closed() => {
-                    c.kept = true;
-                    return Ok(Taken {
-                        conn: Some(c),
-                        home: Arc::clone(self),
-                    });
-                }
-                Some(_closed) => continue,
-                None => break,
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A connection for one statement. A quick statement takes an idle one of the first `lanes`
+    /// kept connections, else opens another lane while there are fewer, else takes the least
+    /// busy lane (pipelined behind the quick statements already on it). Any other statement
+    /// takes an idle kept connection, which nothing is pipelined on while it runs. Else a new
+    /// one from the pool, kept if fewer than `keep` are.
+    async fn take(self: &Arc<Self>, quick: bool) -> std::result::Result<Taken, String> {
+        let opening = {
+            let mut state = self.state();
+            state.kept.retain(|c| !c.pg.conn.is_closed());
+            let busy = |c: &&Arc<Kept>| c.busy.load(Ordering::Relaxed);
+            let chosen = if quick {
+                let lanes = &state.kept[..state.kept.len().min(self.lanes)];
+                // a lane that a statement that is not quick holds is left alone
+                let least = lanes
+                    .iter()
+                    .filter(|c| !c.exclusive.load(Ordering::Relaxed))
+                    .min_by_key(busy);
+                let more = lanes.len() + state.opening < self.lanes;
+                least.filter(|c| busy(c) == 0 || !more)
+            } else {
+                // an idle one, the lanes last
+                state.kept.iter().rev().find(|c| busy(c) == 0)
+            };
+            if let Some(c) = chosen {
+                return Ok(Taken::new(Arc::clone(c), true, quick, self));
             }
+            if quick {
+                state.opening += 1;
+            }
+            // counted until opened, failed, or the call is dropped meanwhile
+            Opening(quick.then_some(self))
+        };
+        let conn = self.pool.connect_direct().await;
+        drop(opening);
+        let mut state = self.state();
+        let conn = Arc::new(Kept {
+            pg: conn.map_err(|e| e.to_string())?,
+            prepared: Mutex::new(HashMap::new()),
+            busy: AtomicUsize::new(0),
+            exclusive: AtomicBool::new(false),
+        });
+        let keep = state.kept.len() < self.keep;
+        if keep {
+            state.kept.push(Arc::clone(&conn));
         }
-        let conn = self
-            .pool
-            .connect_direct()
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(Taken {
-            conn: Some(Kept {
-                pg: conn,
-                prepared: HashMap::new(),
-                kept: false,
-            }),
-            home: Arc::clone(self),
-        })
+        Ok(Taken::new(conn, keep, quick, self))
+    }
+
+    /// The most statements that were in flight on one connection at once so far (more than
+    /// one: pipelined).
+    pub fn deepest(&self) -> usize {
+        self.deepest.load(Ordering::Relaxed)
+    }
+
+    /// Stop using a connection the server has closed.
+    fn forget(&self, conn: &Arc<Kept>) {
+        self.state().kept.retain(|c| !Arc::ptr_eq(c, conn));
     }
 }
 
-/// A connection with the statements prepared on it, by statement and parameter types.
+/// A lane being opened.
+struct Opening<'a>(Option<&'a Connections>);
+
+impl Drop for Opening<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.0 {
+            c.state().opening -= 1;
+        }
+    }
+}
+
+/// Quick statements share up to this many connections, their statements pipelined on each
+/// (several sent in one write, answered in one read), before more connections are opened.
+const LANES: usize = 4;
+
+/// A statement is quick once this many calls in a row returned all their rows within the
+/// first chunk and within [`QUICK`]; then it may share a connection with other quick ones.
+const QUICK_STREAK: u32 = 4;
+
+/// How long a quick statement's call takes at most, from sending it to its last row.
+const QUICK: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// A kept connection, with the statements prepared on it by statement and parameter types.
 struct Kept {
     pg: PostgresConnection,
-    prepared: HashMap<(u64, Vec<Type>), tokio_postgres::Statement>,
-    /// Taken from the kept ones (not just checked out of the pool): worth preparing on.
-    kept: bool,
+    prepared: Mutex<HashMap<(u64, Vec<Type>), tokio_postgres::Statement>>,
+    /// Statements in flight on it.
+    busy: AtomicUsize,
+    /// A statement that is not quick uses it: nothing is pipelined behind it.
+    exclusive: AtomicBool,
 }
 
 /// Statements prepared per connection at most (then they are closed and prepared anew).
 const PREPARED_PER_CONNECTION: usize = 256;
 
-/// A connection in use; kept for the next statement when dropped (or given back to the pool).
+/// A connection in use by one statement (with others, when it and they are quick).
 struct Taken {
-    conn: Option<Kept>,
+    conn: Arc<Kept>,
+    /// One of the kept connections (not a single call's check-out): worth preparing on.
+    kept: bool,
+    /// Nothing more is pipelined on the connection while this statement has it.
+    exclusive: bool,
     home: Arc<Connections>,
+}
+
+impl Taken {
+    fn new(conn: Arc<Kept>, kept: bool, quick: bool, home: &Arc<Connections>) -> Taken {
+        let depth = conn.busy.fetch_add(1, Ordering::Relaxed) + 1;
+        home.deepest.fetch_max(depth, Ordering::Relaxed);
+        let mut taken = Taken {
+            conn,
+            kept,
+            exclusive: false,
+            home: Arc::clone(home),
+        };
+        if !quick {
+            taken.hold();
+        }
+        taken
+    }
+
+    /// Keep further statements off the connection until this one is done.
+    fn hold(&mut self) {
+        self.conn.exclusive.store(true, Ordering::Relaxed);
+        self.exclusive = true;
+    }
 }
 
 impl Drop for Taken {
     fn drop(&mut self) {
-        if let Some(c) = self.conn.take() {
-            if c.pg.conn.is_closed() {
-                return;
-            }
-            let mut idle = self.home.idle.lock().unwrap_or_else(|p| p.into_inner());
-            if idle.len() < self.home.keep {
-                idle.push(c);
-            }
+        if self.exclusive {
+            self.conn.exclusive.store(false, Ordering::Relaxed);
+        }
+        self.conn.busy.fetch_sub(1, Ordering::Relaxed);
+        if self.conn.pg.conn.is_closed() {
+            self.home.forget(&self.conn);
         }
     }
 }
@@ -146,7 +253,9 @@ pub struct PgStatement {
     rows_schema: SchemaRef,
     schema: SchemaRef,
     /// Postgres could not type the parameters: the provider's path is used instead.
-    refused: std::sync::atomic::AtomicBool,
+    refused: AtomicBool,
+    /// How many calls in a row were quick (see [`QUICK_STREAK`]).
+    quick: AtomicU32,
 }
 
 impl std::fmt::Debug for PgStatement {
@@ -240,13 +349,19 @@ impl PgStatement {
             rows_schema,
             schema,
             refused: false.into(),
+            quick: AtomicU32::new(0),
         })
     }
 
     /// The SQL sent (with its `$n` parameters); `None` once Postgres refused it.
     pub fn sql(&self) -> Option<&str> {
-        let refused = self.refused.load(std::sync::atomic::Ordering::Relaxed);
+        let refused = self.refused.load(Ordering::Relaxed);
         (!refused).then_some(self.sql.as_str())
+    }
+
+    /// Whether its calls are quick enough to be pipelined (see [`QUICK_STREAK`]).
+    pub fn is_quick(&self) -> bool {
+        self.quick.load(Ordering::Relaxed) >= QUICK_STREAK
     }
 
     /// Send the statement with these values for its placeholders (by name, without `$`).
@@ -255,7 +370,6 @@ impl PgStatement {
         &self,
         values: &HashMap<String, ScalarValue>,
     ) -> Result<Option<SendableRecordBatchStream>> {
-        use std::sync::atomic::Ordering;
         if self.refused.load(Ordering::Relaxed) {
             return Ok(None);
         }
@@ -282,24 +396,22 @@ impl PgStatement {
             self.id,
             args.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>(),
         );
+        let quick = self.is_quick();
         // a kept connection the server has closed since (restart, idle timeout) is only found
         // out when used, and a prepared statement whose result type changed (the table was
         // altered) must be prepared again: then once more (tools are read-only)
         let mut attempts = 0;
-        let (taken, rows) = loop {
+        let started = std::time::Instant::now();
+        let (mut taken, mut rows) = loop {
             attempts += 1;
-            let mut taken = self
+            let taken = self
                 .connections
-                .take()
+                .take(quick)
                 .await
                 .map_err(|e| self.error(&e, Code::SourceUnavailable))?;
-            let Some(kept) = taken.conn.as_mut() else {
-                return Err(DataFusionError::Internal(
-                    "a taken connection is gone".into(),
-                ));
-            };
-            let sent = if !kept.kept {
-                kept.pg
+            let conn = &taken.conn;
+            let sent = if !taken.kept {
+                conn.pg
                     .conn
                     .query_typed_raw(
                         &self.sql,
@@ -308,21 +420,29 @@ impl PgStatement {
                     )
                     .await
             } else {
+                let known = conn
+                    .prepared
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(&key)
+                    .cloned();
                 let prepared =
-                    match kept.prepared.get(&key) {
-                        Some(p) => Ok(p.clone()),
-                        None => kept.pg.conn.prepare_typed(&self.sql, &key.1).await.inspect(
+                    match known {
+                        Some(p) => Ok(p),
+                        None => conn.pg.conn.prepare_typed(&self.sql, &key.1).await.inspect(
                             |statement| {
-                                if kept.prepared.len() >= PREPARED_PER_CONNECTION {
-                                    kept.prepared.clear();
+                                let mut prepared =
+                                    conn.prepared.lock().unwrap_or_else(|p| p.into_inner());
+                                if prepared.len() >= PREPARED_PER_CONNECTION {
+                                    prepared.clear();
                                 }
-                                kept.prepared.insert(key.clone(), statement.clone());
+                                prepared.insert(key.clone(), statement.clone());
                             },
                         ),
                     };
                 match prepared {
                     Ok(statement) => {
-                        kept.pg
+                        conn.pg
                             .conn
                             .query_raw(
                                 &statement,
@@ -334,14 +454,16 @@ impl PgStatement {
                 }
             };
             match sent {
-                Ok(rows) => break (taken, rows),
+                Ok(rows) => break (taken, Box::pin(rows)),
                 Err(e) if gone(&e) && attempts < 2 => {
-                    // not kept for the next statement
-                    taken.conn = None;
+                    self.connections.forget(&taken.conn);
                     continue;
                 }
                 Err(e) if stale(&e) && attempts < 2 => {
-                    kept.prepared.remove(&key);
+                    conn.prepared
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&key);
                     continue;
                 }
                 Err(e) if cannot_type(&e) => {
@@ -351,24 +473,69 @@ impl PgStatement {
                 Err(e) => return Err(self.error(&postgres_message(&e), Code::QueryExecution)),
             }
         };
+        // the first chunk is read here: a statement whose rows all come in it no longer holds
+        // its connection (nothing pipelined behind it waits on a slow reader of its rows)
+        let mut first = Vec::new();
+        let mut more = true;
+        while first.len() < CHUNK {
+            match rows.next().await {
+                Some(Ok(row)) => first.push(row),
+                Some(Err(e)) => {
+                    self.quick.store(0, Ordering::Relaxed);
+                    return Err(self.error(&postgres_message(&e), Code::QueryExecution));
+                }
+                None => {
+                    more = false;
+                    break;
+                }
+            }
+        }
+        if !more && started.elapsed() <= QUICK {
+            let _ = self
+                .quick
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    Some(n.saturating_add(1))
+                });
+        } else {
+            self.quick.store(0, Ordering::Relaxed);
+        }
         let rows_schema = Arc::clone(&self.rows_schema);
         let schema = Arc::clone(&self.schema);
+        let convert = move |rows: Vec<tokio_postgres::Row>| -> Result<RecordBatch> {
+            let batch = rows_to_arrow(&rows, &Some(Arc::clone(&rows_schema)))
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            try_cast_to(batch, Arc::clone(&schema))
+                .map_err(|e| DataFusionError::External(Box::new(e)))
+        };
+        if !more {
+            drop(taken);
+            // no rows: no batch (the provider's conversion makes none of no rows)
+            let batches = (!first.is_empty()).then(|| convert(first));
+            return Ok(Some(Box::pin(RecordBatchStreamAdapter::new(
+                Arc::clone(&self.schema),
+                futures::stream::iter(batches),
+            ))));
+        }
+        let first = convert(first);
+        // a quick statement with more rows than it used to have: nothing more is pipelined
+        // behind it while its reader takes them (those already behind it wait for them)
+        if !taken.exclusive {
+            taken.hold();
+        }
         let source = self.source.clone();
-        let batches = rows.chunks(CHUNK).map(move |rows| {
+        let convert_rest = convert.clone();
+        let rest = rows.chunks(CHUNK).map(move |rows| {
             // the connection is this statement's until its rows are read
             let _held = &taken;
             let rows = rows
                 .into_iter()
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| error(&source, &postgres_message(&e), Code::QueryExecution))?;
-            let batch = rows_to_arrow(&rows, &Some(Arc::clone(&rows_schema)))
-                .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            try_cast_to(batch, Arc::clone(&schema))
-                .map_err(|e| DataFusionError::External(Box::new(e)))
+            convert_rest(rows)
         });
         Ok(Some(Box::pin(RecordBatchStreamAdapter::new(
             Arc::clone(&self.schema),
-            batches,
+            futures::stream::iter([first]).chain(rest),
         ))))
     }
 

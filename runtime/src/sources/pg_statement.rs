@@ -523,7 +523,6 @@ impl PgStatement {
             taken.hold();
         }
         let source = self.source.clone();
-        let convert_rest = convert.clone();
         let rest = rows.chunks(CHUNK).map(move |rows| {
             // the connection is this statement's until its rows are read
             let _held = &taken;
@@ -531,7 +530,7 @@ impl PgStatement {
                 .into_iter()
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| error(&source, &postgres_message(&e), Code::QueryExecution))?;
-            convert_rest(rows)
+            convert(rows)
         });
         Ok(Some(Box::pin(RecordBatchStreamAdapter::new(
             Arc::clone(&self.schema),

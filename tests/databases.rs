@@ -1147,6 +1147,11 @@ fn postgres_types_each_parameter_or_the_statement_goes_the_providers_way() {
             pool.deepest() > 1,
             "statements were pipelined on a connection"
         );
+        // and the calls running at once queued theirs before the connection wrote: sent together
+        assert!(
+            pool.widest() > 1,
+            "statements of concurrent calls went out together"
+        );
         // a quick statement that turns out to return many rows keeps further statements off
         // its connection while its reader has not taken them: quick calls meanwhile go on
         let series = statement(

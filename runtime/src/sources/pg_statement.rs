@@ -54,6 +54,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
 use widgettdc_compiler::Code;
 
+use super::pg_pipeline::Pipeline;
 use crate::error::RuntimeError;
 
 /// Rows converted to Arrow at a time (as the provider does).
@@ -135,6 +136,7 @@ impl Connections {
             prepared: Mutex::new(HashMap::new()),
             busy: AtomicUsize::new(0),
             exclusive: AtomicBool::new(false),
+            pipeline: Pipeline::default(),
         });
         let keep = state.kept.len() < self.keep;
         if keep {
@@ -147,6 +149,18 @@ impl Connections {
     /// one: pipelined).
     pub fn deepest(&self) -> usize {
         self.deepest.load(Ordering::Relaxed)
+    }
+
+    /// The most statements one kept connection sent together in one round so far (see
+    /// [`Pipeline`]).
+    pub fn widest(&self) -> usize {
+        let state = self.state();
+        state
+            .kept
+            .iter()
+            .map(|c| c.pipeline.widest())
+            .max()
+            .unwrap_or(0)
     }
 
     /// Stop using a connection the server has closed.
@@ -185,6 +199,8 @@ struct Kept {
     busy: AtomicUsize,
     /// A statement that is not quick uses it: nothing is pipelined behind it.
     exclusive: AtomicBool,
+    /// Sends the quick statements of concurrent calls together.
+    pipeline: Pipeline,
 }
 
 /// Statements prepared per connection at most (then they are closed and prepared anew).
@@ -390,6 +406,7 @@ impl PgStatement {
             };
             args.push((to_sql(&v, &pg)?, pg));
         }
+        let args = Arc::new(args);
         // prepared once per connection (as `pgbench -M prepared` does), then bound and executed
         // in one round trip without Postgres parsing or planning it anew
         let key = (
@@ -441,6 +458,36 @@ impl PgStatement {
                         ),
                     };
                 match prepared {
+                    // quick statements of concurrent calls on this connection go out together
+                    Ok(statement) if quick && !taken.exclusive => {
+                        let (kept, args) = (Arc::clone(conn), Arc::clone(&args));
+                        let pipelined = conn
+                            .pipeline
+                            .send(Box::pin(async move {
+                                kept.pg
+                                    .conn
+                                    .query_raw(
+                                        &statement,
+                                        args.iter().map(|(v, _)| v.as_ref() as &(dyn ToSql + Sync)),
+                                    )
+                                    .await
+                            }))
+                            .await;
+                        match pipelined {
+                            Some(sent) => sent,
+                            // the connection is being dropped: another one
+                            None if attempts < 2 => {
+                                self.connections.forget(&taken.conn);
+                                continue;
+                            }
+                            None => {
+                                return Err(self.error(
+                                    &"the connection closed before the statement was sent",
+                                    Code::SourceUnavailable,
+                                ))
+                            }
+                        }
+                    }
                     Ok(statement) => {
                         conn.pg
                             .conn

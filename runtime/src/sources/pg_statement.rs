@@ -54,7 +54,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
 use widgettdc_compiler::Code;
 
-use super::pg_pipeline::Pipeline;
+use super::pg_pipeline::{Pipeline, Statement};
 use crate::error::RuntimeError;
 
 /// Rows converted to Arrow at a time (as the provider does).
@@ -466,44 +466,37 @@ impl PgStatement {
                         ),
                     };
                 match prepared {
-                    // quick statements of concurrent calls on this connection go out together
-                    Ok(statement) if quick && !taken.exclusive => {
+                    Ok(statement) => {
                         let (kept, args) = (Arc::clone(conn), Arc::clone(&args));
-                        let pipelined = conn
-                            .pipeline
-                            .send(Box::pin(async move {
-                                kept.pg
-                                    .conn
-                                    .query_raw(
-                                        &statement,
-                                        args.iter().map(|(v, _)| v.as_ref() as &(dyn ToSql + Sync)),
-                                    )
-                                    .await
-                            }))
-                            .await;
-                        match pipelined {
-                            Some(sent) => sent,
-                            // the connection is being dropped: another one
-                            None if attempts < 2 => {
-                                self.connections.forget(&taken.conn);
-                                continue;
-                            }
-                            None => {
-                                return Err(self.error(
-                                    &"the connection closed before the statement was sent",
-                                    Code::SourceUnavailable,
-                                ))
+                        let query: Statement = Box::pin(async move {
+                            kept.pg
+                                .conn
+                                .query_raw(
+                                    &statement,
+                                    args.iter().map(|(v, _)| v.as_ref() as &(dyn ToSql + Sync)),
+                                )
+                                .await
+                        });
+                        if taken.exclusive {
+                            query.await
+                        } else {
+                            // quick statements of concurrent calls on this connection go out
+                            // together
+                            match conn.pipeline.send(query).await {
+                                Some(sent) => sent,
+                                // the connection is being dropped: another one
+                                None if attempts < 2 => {
+                                    self.connections.forget(&taken.conn);
+                                    continue;
+                                }
+                                None => {
+                                    return Err(self.error(
+                                        &"the connection closed before the statement was sent",
+                                        Code::SourceUnavailable,
+                                    ))
+                                }
                             }
                         }
-                    }
-                    Ok(statement) => {
-                        conn.pg
-                            .conn
-                            .query_raw(
-                                &statement,
-                                args.iter().map(|(v, _)| v.as_ref() as &(dyn ToSql + Sync)),
-                            )
-                            .await
                     }
                     Err(e) => Err(e),
                 }

@@ -127,6 +127,12 @@ pub const SOURCE_KINDS: &[RuntimeSourceKind] = &[
     },
 ];
 
+/// Lock a mutex, also one a panicking holder left poisoned (what it guards stays usable: every
+/// holder leaves it consistent between statements).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn sqlite_register(cx: &SourceCx) -> Result<Registration> {
     let SourceConfig::Sqlite(s) = cx.config else {
         return Err(RuntimeError::internal(

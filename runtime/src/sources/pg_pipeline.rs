@@ -19,6 +19,8 @@ use std::task::Poll;
 use tokio::sync::{oneshot, Notify};
 use tokio_postgres::RowStream;
 
+use super::lock;
+
 /// A statement not yet sent: its first poll queues it on the connection, the later ones wait
 /// for its answer.
 pub type Statement = Pin<Box<dyn Future<Output = Result<RowStream, tokio_postgres::Error>> + Send>>;
@@ -93,10 +95,6 @@ impl Drop for Pipeline {
         self.shared.closed.store(true, Ordering::Release);
         self.shared.queued.notify_one();
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The sending task of one connection: once a statement is queued, wait for the rest of the

@@ -54,6 +54,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
 use widgettdc_compiler::Code;
 
+use super::lock;
 use super::pg_pipeline::{Pipeline, Statement};
 use crate::error::RuntimeError;
 
@@ -93,7 +94,7 @@ impl Connections {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     /// A connection for one statement. A quick statement takes an idle one of the first `lanes`
@@ -445,19 +446,13 @@ impl PgStatement {
                     )
                     .await
             } else {
-                let known = conn
-                    .prepared
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(&key)
-                    .cloned();
+                let known = lock(&conn.prepared).get(&key).cloned();
                 let prepared =
                     match known {
                         Some(p) => Ok(p),
                         None => conn.pg.conn.prepare_typed(&self.sql, &key.1).await.inspect(
                             |statement| {
-                                let mut prepared =
-                                    conn.prepared.lock().unwrap_or_else(|p| p.into_inner());
+                                let mut prepared = lock(&conn.prepared);
                                 if prepared.len() >= PREPARED_PER_CONNECTION {
                                     prepared.clear();
                                 }
@@ -508,10 +503,7 @@ impl PgStatement {
                     continue;
                 }
                 Err(e) if stale(&e) && attempts < 2 => {
-                    conn.prepared
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&key);
+                    lock(&conn.prepared).remove(&key);
                     continue;
                 }
                 Err(e) if cannot_type(&e) => {

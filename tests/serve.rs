@@ -610,6 +610,141 @@ fn the_python_mcp_sdk_uses_the_tools_over_http_and_stdio_in_both_protocol_eras()
     assert_eq!(status, 404);
 }
 
+/// A stateless (`2026-07-28`) tool call over HTTP, raw: (status, content type, body). `extra_meta`
+/// adds an entry to the request's `_meta`.
+fn raw_mcp_call(
+    port: u16,
+    path: &str,
+    id: u64,
+    tool: &str,
+    arguments: Value,
+    extra_meta: Option<(&str, Value)>,
+) -> (u16, String, Vec<u8>) {
+    let mut meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    if let Some((k, v)) = extra_meta {
+        meta[k] = v;
+    }
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments, "_meta": meta}});
+    let (status, head, body) = http(
+        port,
+        "POST",
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+            ("MCP-Protocol-Version", "2026-07-28"),
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", tool),
+        ],
+        body.to_string().as_bytes(),
+    );
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_default();
+    (status, content_type, body)
+}
+
+#[test]
+fn a_plain_stateless_tool_call_is_answered_as_rmcp_answers_it() {
+    // A plain stateless call is answered by widgettdc's direct path (serve/src/mcp_direct.rs);
+    // the same call with one more `_meta` entry goes through rmcp. The answers must be the same
+    // bytes: rows, a truncated page and its cursor, the next page, an invalid argument, a tool
+    // that fails while it runs, and a toolset's endpoint.
+    let p = project("direct");
+    let s = serve(&p.dir, &["--no-reload"]);
+    let first = raw_mcp_call(
+        s.port,
+        "/mcp",
+        1,
+        "cities_by_country",
+        json!({"country": "FR"}),
+        None,
+    );
+    let page: Value = serde_json::from_slice(&first.2).unwrap();
+    let cursor = page["result"]["structuredContent"]["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cases: Vec<(&str, &str, Value)> = vec![
+        ("/mcp", "cities_by_country", json!({"country": "FR"})),
+        (
+            "/mcp",
+            "cities_by_country",
+            json!({"country": "FR", "cursor": cursor}),
+        ),
+        ("/mcp", "big_cities", json!({})),
+        ("/mcp", "cities_by_country", json!({"country": "France"})),
+        ("/mcp", "cities_by_country", json!({"country": 7})),
+        ("/mcp", "broken", json!({})),
+        ("/mcp/geo", "cities_by_country", json!({"country": "DE"})),
+    ];
+    for (i, (path, tool, args)) in cases.into_iter().enumerate() {
+        let id = 10 + i as u64;
+        let direct = raw_mcp_call(s.port, path, id, tool, args.clone(), None);
+        let via_rmcp = raw_mcp_call(
+            s.port,
+            path,
+            id,
+            tool,
+            args.clone(),
+            Some(("org.example/trace", json!("t"))),
+        );
+        let show = |r: &(u16, String, Vec<u8>)| {
+            format!("{} {} {}", r.0, r.1, String::from_utf8_lossy(&r.2))
+        };
+        assert_eq!(show(&direct), show(&via_rmcp), "{path} {tool} {args}");
+        assert_eq!(direct.0, 200, "{}", show(&direct));
+        let v: Value = serde_json::from_slice(&direct.2).unwrap();
+        assert_eq!(v["id"], json!(id));
+        let is_error = v["result"]["isError"].as_bool().unwrap();
+        assert_eq!(is_error, (3..=5).contains(&i), "{}", show(&direct));
+    }
+    // what the direct path does not take is rmcp's to answer: a tool outside the toolset, a
+    // header that contradicts the body
+    let (status, _, body) = raw_mcp_call(s.port, "/mcp/geo", 30, "big_cities", json!({}), None);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("there is no tool `big_cities`"),
+        "{status} {v}"
+    );
+    let body = json!({"jsonrpc": "2.0", "id": 31, "method": "tools/call",
+        "params": {"name": "big_cities", "arguments": {}, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let (status, _, body) = http(
+        s.port,
+        "POST",
+        "/mcp",
+        &[
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+            ("MCP-Protocol-Version", "2026-07-28"),
+            ("Mcp-Method", "tools/call"),
+            ("Mcp-Name", "cities_by_country"),
+        ],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert!(
+        String::from_utf8_lossy(&body).contains("Mcp-Name"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+}
+
 /// The MCP Inspector's CLI (`@modelcontextprotocol/inspector` 2.x, Node 22; `.ci/run` installs
 /// both under `$WIDGETTDC_MCP_DIR`): its JSON result for one method.
 fn inspector(era: &str, target: &[&str], method: &[&str]) -> Value {

@@ -8,7 +8,7 @@
 //! | `POST /v1/query` | `{sql, params, cursor}`: ad-hoc read-only SQL over every source (off with `--no-query`) |
 //! | `GET /v1/widgets`, `GET /v1/widgets/{name}` | a widget's data, every piece fetched concurrently |
 //! | `GET /v1/widgets/{name}/events` | Server-Sent Events: the data now, then again whenever a `refresh` elapses and it changed; `Last-Event-ID` skips data the client already has |
-//! | `/mcp`, `/mcp/{toolset}` | MCP (rmcp's streamable HTTP service; `2026-07-28` and `2025-11-25`) |
+//! | `/mcp`, `/mcp/{toolset}` | MCP (rmcp's streamable HTTP service; `2026-07-28` and `2025-11-25`; a plain stateless tool call is answered by [`mcp_direct`] with the same bytes) |
 //!
 //! Errors are JSON, `{"error": {code, name, message, help}}`, with a status that says whose
 //! fault it is: 400 bad request or SQL, 404 unknown tool or widget, 422 bad arguments, 502 a
@@ -37,6 +37,7 @@ use widgettdc_compiler::Code;
 use widgettdc_runtime::RuntimeError;
 
 use crate::mcp::McpHandler;
+use crate::mcp_direct;
 use crate::results::{self, Limits};
 use crate::{served_tool, served_tools, Service};
 
@@ -48,7 +49,18 @@ type McpService = StreamableHttpService<McpHandler, LocalSessionManager>;
 struct AppState {
     service: Arc<Service>,
     cancel: CancellationToken,
+    /// rmcp's service for `/mcp`.
+    root: McpService,
     toolsets: Arc<Mutex<HashMap<String, McpService>>>,
+    /// The hosts MCP requests may name (rmcp's DNS-rebinding allowlist, which the direct path
+    /// follows too).
+    allowed_hosts: Arc<[String]>,
+}
+
+fn mcp_config(cancel: &CancellationToken) -> StreamableHttpServerConfig {
+    StreamableHttpServerConfig::default()
+        .with_json_response(true)
+        .with_cancellation_token(cancel.child_token())
 }
 
 fn mcp_service(
@@ -56,9 +68,7 @@ fn mcp_service(
     toolset: Option<String>,
     cancel: &CancellationToken,
 ) -> McpService {
-    let config = StreamableHttpServerConfig::default()
-        .with_json_response(true)
-        .with_cancellation_token(cancel.child_token());
+    let config = mcp_config(cancel);
     StreamableHttpService::new(
         move || Ok(McpHandler::new(Arc::clone(&service), toolset.clone())),
         Arc::new(LocalSessionManager::default()),
@@ -73,10 +83,13 @@ pub fn router(service: Arc<Service>, cancel: CancellationToken) -> Router {
         service.options.toolset.clone(),
         &cancel,
     );
+    let allowed_hosts = mcp_config(&cancel).allowed_hosts.into();
     let state = AppState {
         service,
         cancel,
+        root,
         toolsets: Arc::new(Mutex::new(HashMap::new())),
+        allowed_hosts,
     };
     Router::new()
         .route("/v1/sources", get(sources))
@@ -86,7 +99,7 @@ pub fn router(service: Arc<Service>, cancel: CancellationToken) -> Router {
         .route("/v1/widgets", get(list_widgets))
         .route("/v1/widgets/{name}", get(widget))
         .route("/v1/widgets/{name}/events", get(widget_events))
-        .route_service("/mcp", root)
+        .route("/mcp", any(root_mcp))
         .route("/mcp/{toolset}", any(toolset_mcp))
         .fallback(not_found)
         .with_state(state)
@@ -604,6 +617,10 @@ async fn toolset_mcp(
         )
             .into_response();
     }
+    let req = match mcp_direct::try_call(&s.service, Some(&toolset), &s.allowed_hosts, req).await {
+        mcp_direct::Outcome::Answered(r) => return r,
+        mcp_direct::Outcome::Delegate(req) => req,
+    };
     let svc = {
         let mut map = s.toolsets.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(toolset.clone())
@@ -611,4 +628,13 @@ async fn toolset_mcp(
             .clone()
     };
     svc.handle(req).await.into_response()
+}
+
+/// `/mcp`: a plain stateless tool call is answered directly ([`mcp_direct`]), the rest by rmcp.
+async fn root_mcp(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let toolset = s.service.options.toolset.as_deref();
+    match mcp_direct::try_call(&s.service, toolset, &s.allowed_hosts, req).await {
+        mcp_direct::Outcome::Answered(r) => r,
+        mcp_direct::Outcome::Delegate(req) => s.root.handle(req).await.into_response(),
+    }
 }

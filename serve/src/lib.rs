@@ -8,6 +8,8 @@
 //!   the `2025-11-25` initialize handshake.
 //! - [`http`]: `/v1/sources`, `/v1/tools`, `/v1/tools/{name}`, `/v1/query`,
 //!   `/v1/widgets/{name}` and its Server-Sent Events.
+//! - [`mcp_direct`]: a plain stateless `tools/call` over HTTP answered without rmcp's
+//!   per-request machinery (everything else goes to rmcp).
 //! - [`results`]: results as bounded pages of JSON rows with a cursor.
 //! - [`widgets`]: a widget's data, fetched concurrently; change detection for its events.
 //!
@@ -16,6 +18,7 @@
 pub mod codegen;
 pub mod http;
 pub mod mcp;
+pub mod mcp_direct;
 pub mod results;
 pub mod widgets;
 

@@ -99,7 +99,7 @@ pub fn mcp_tool(rt: &Runtime, tool: &CompiledTool) -> Tool {
 }
 
 /// A page as a tool result: structured, with a text table.
-fn page_result(page: &results::Page) -> CallToolResult {
+pub(crate) fn page_result(page: &results::Page) -> CallToolResult {
     // the rows are parsed once, here, and the text table reads them from the structured value
     let value = serde_json::to_value(page).unwrap_or(Value::Null);
     let text = results::page_text(
@@ -113,7 +113,7 @@ fn page_result(page: &results::Page) -> CallToolResult {
 
 /// An error as a tool result: text only (structured content would have to fit the tool's
 /// `outputSchema`, which describes rows).
-fn error_result(errors: &[RuntimeError]) -> CallToolResult {
+pub(crate) fn error_result(errors: &[RuntimeError]) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(crate::errors_text(errors))])
 }
 

@@ -1,0 +1,358 @@
+//! A plain stateless `tools/call` over streamable HTTP, answered without rmcp's per-request
+//! machinery.
+//!
+//! rmcp serves each stateless (`2026-07-28`) request by parsing it into its message model,
+//! serialising that model back to a JSON value to compare it with the `Mcp-*` headers,
+//! starting a one-shot service with its own tasks, channels and cancellation tokens, and
+//! handing the answer back over a channel. For the one request an agent sends again and again
+//! (a tool call) that machinery costs about as much as the call itself. So a request that is
+//! *plainly* a well-formed stateless tool call of a served tool is answered here, with the same
+//! function the rmcp handler uses ([`crate::mcp::call`]) and rmcp's own types for the answer, so
+//! the bytes are the same either way.
+//!
+//! Everything else goes to rmcp unchanged, the body it was sent with included: sessions, other
+//! methods, any header this module does not know, progress tokens or any other `_meta` entry,
+//! an unknown tool, and every request that is wrong in any way (rmcp says what is wrong). The
+//! tests send the same call both ways and compare the answers (`tests/serve.rs`).
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rmcp::model::{CallToolResponse, NumberOrString, ServerJsonRpcMessage, ServerResult};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::{served_tool, Service};
+
+/// The only protocol revision answered here (the stateless one).
+const REVISION: &str = "2026-07-28";
+/// Bodies up to this size are read here; larger ones go to rmcp unread.
+const MAX_BODY: usize = 64 * 1024;
+const META_PREFIX: &str = "io.modelcontextprotocol/";
+const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+const META_CLIENT: &str = "io.modelcontextprotocol/clientInfo";
+
+/// What became of a request: answered here, or to be handed to rmcp as it came.
+pub enum Outcome {
+    Answered(Response),
+    Delegate(Request<Body>),
+}
+
+/// The body of a plain tool call. Any other key fails the parse, and the request goes to rmcp.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope {
+    jsonrpc: String,
+    id: Value,
+    method: String,
+    params: Params,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    name: String,
+    #[serde(default)]
+    arguments: Option<Map<String, Value>>,
+    #[serde(rename = "_meta")]
+    meta: Map<String, Value>,
+}
+
+/// Answer `request` if it is plainly a stateless call of a tool served at this endpoint (all
+/// tools, or `toolset`'s); `allowed_hosts` is the endpoint's DNS-rebinding allowlist (rmcp's
+/// `StreamableHttpServerConfig::allowed_hosts`: a request for another host goes to rmcp, which
+/// refuses it).
+pub async fn try_call(
+    service: &Arc<Service>,
+    toolset: Option<&str>,
+    allowed_hosts: &[String],
+    request: Request<Body>,
+) -> Outcome {
+    let Some(tool_name) = plain_call_headers(request.method(), request.headers(), allowed_hosts)
+    else {
+        return Outcome::Delegate(request);
+    };
+    let tool_name = tool_name.to_string();
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        // the length was checked; a body that cannot be read is a client that went away
+        Err(e) => {
+            return Outcome::Answered(
+                (
+                    StatusCode::BAD_REQUEST,
+                    format!("Bad Request: the body could not be read: {e}"),
+                )
+                    .into_response(),
+            )
+        }
+    };
+    let delegate =
+        |parts, bytes: Bytes| Outcome::Delegate(Request::from_parts(parts, Body::from(bytes)));
+    let Some((id, name, args)) = plain_call_body(&bytes, &tool_name) else {
+        return delegate(parts, bytes);
+    };
+    let rt = service.runtime();
+    let Some(tool) = served_tool(&rt, toolset, &name) else {
+        return delegate(parts, bytes);
+    };
+    let result = match crate::mcp::call(&rt, tool, args).await {
+        Ok(page) => crate::mcp::page_result(&page),
+        Err(errors) => crate::mcp::error_result(&errors),
+    };
+    let message =
+        ServerJsonRpcMessage::response(ServerResult::from(CallToolResponse::from(result)), id);
+    Outcome::Answered(match serde_json::to_vec(&message) {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Internal Server Error: the answer could not be written: {e}"),
+        )
+            .into_response(),
+    })
+}
+
+/// The tool named in the headers of a request that looks, by its headers, like a plain
+/// stateless tool call: a POST with no session, revision `2026-07-28`, `Mcp-Method:
+/// tools/call`, one `Mcp-Name` and no `Mcp-Param-*`, JSON in and both JSON and SSE accepted, a
+/// host the endpoint allows, no `Origin`, and a body of known, small length.
+fn plain_call_headers<'h>(
+    method: &Method,
+    headers: &'h HeaderMap,
+    allowed_hosts: &[String],
+) -> Option<&'h str> {
+    if method != Method::POST {
+        return None;
+    }
+    let one = |name: &str| -> Option<&'h str> {
+        let mut values = headers.get_all(name).iter();
+        let first = values.next()?.to_str().ok()?;
+        values.next().is_none().then_some(first)
+    };
+    if one("mcp-protocol-version")? != REVISION || one("mcp-method")? != "tools/call" {
+        return None;
+    }
+    let tool = one("mcp-name")?;
+    if headers.contains_key("mcp-session-id") || headers.contains_key(header::ORIGIN) {
+        return None;
+    }
+    if headers.keys().any(|k| k.as_str().starts_with("mcp-param-")) {
+        return None;
+    }
+    let content_type = one(header::CONTENT_TYPE.as_str())?;
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return None;
+    }
+    // both media types named plainly (no parameters: a weight of 0 would refuse one)
+    let accept = one(header::ACCEPT.as_str())?;
+    if accept.contains(';') || accept.contains('"') {
+        return None;
+    }
+    let entries = || accept.split(',').map(str::trim);
+    if !entries().any(|e| e.eq_ignore_ascii_case("application/json"))
+        || !entries().any(|e| e.eq_ignore_ascii_case("text/event-stream"))
+    {
+        return None;
+    }
+    let length: usize = one(header::CONTENT_LENGTH.as_str())?.parse().ok()?;
+    if length > MAX_BODY {
+        return None;
+    }
+    host_allowed(one(header::HOST.as_str())?, allowed_hosts).then_some(tool)
+}
+
+/// rmcp's DNS-rebinding rule: the `Host` is allowed when the list is empty, or when an entry
+/// names its host (and its port, when the entry has one).
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let Ok(authority) = host.parse::<axum::http::uri::Authority>() else {
+        return false;
+    };
+    let normal = |h: &str| h.trim_matches(['[', ']']).to_ascii_lowercase();
+    let (host, port) = (normal(authority.host()), authority.port_u16());
+    allowed.iter().any(
+        |entry| match entry.trim().parse::<axum::http::uri::Authority>() {
+            Ok(a) => normal(a.host()) == host && a.port_u16().is_none_or(|p| Some(p) == port),
+            Err(_) => normal(entry.trim()) == host,
+        },
+    )
+}
+
+/// The id, tool and arguments of a body that is plainly a call of `tool` in revision
+/// `2026-07-28`, with the `_meta` that revision requires and nothing else.
+fn plain_call_body(
+    body: &[u8],
+    tool: &str,
+) -> Option<(NumberOrString, String, Map<String, Value>)> {
+    let e: Envelope = serde_json::from_slice(body).ok()?;
+    if e.jsonrpc != "2.0" || e.method != "tools/call" || e.params.name != tool {
+        return None;
+    }
+    let id = match e.id {
+        Value::Number(n) => NumberOrString::Number(n.as_i64()?),
+        Value::String(s) => NumberOrString::String(s.into()),
+        _ => return None,
+    };
+    let meta = &e.params.meta;
+    let known = |k: &String| {
+        k.starts_with(META_PREFIX)
+            && matches!(k.as_str(), META_VERSION | META_CAPABILITIES | META_CLIENT)
+    };
+    if !meta.keys().all(known)
+        || meta.get(META_VERSION).and_then(Value::as_str) != Some(REVISION)
+        || !meta.get(META_CAPABILITIES).is_some_and(Value::is_object)
+    {
+        return None;
+    }
+    if let Some(client) = meta.get(META_CLIENT) {
+        let field = |k: &str| client.get(k).is_some_and(Value::is_string);
+        if !(field("name") && field("version")) {
+            return None;
+        }
+    }
+    Some((id, e.params.name, e.params.arguments.unwrap_or_default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(extra: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("host", "127.0.0.1:8080"),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("content-length", "100"),
+            ("mcp-protocol-version", REVISION),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "t"),
+        ] {
+            h.insert(k, HeaderValue::from_static(v));
+        }
+        for (k, v) in extra {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    fn loopback() -> Vec<String> {
+        vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+    }
+
+    #[test]
+    fn only_plain_stateless_calls_are_taken_by_their_headers() {
+        let ok = |h: &HeaderMap| plain_call_headers(&Method::POST, h, &loopback()).is_some();
+        assert!(ok(&headers(&[])));
+        assert!(plain_call_headers(&Method::GET, &headers(&[]), &loopback()).is_none());
+        for extra in [
+            ("mcp-session-id", "abc"),
+            ("origin", "http://evil.example"),
+            ("mcp-param-region", "eu"),
+            ("mcp-name", "u"),
+            ("mcp-protocol-version", "2025-11-25"),
+        ] {
+            assert!(!ok(&headers(&[extra])), "{extra:?}");
+        }
+        let mut h = headers(&[]);
+        h.insert("host", HeaderValue::from_static("evil.example:8080"));
+        assert!(!ok(&h));
+        h.insert("host", HeaderValue::from_static("[::1]:8080"));
+        assert!(ok(&h));
+        h.insert(
+            "accept",
+            HeaderValue::from_static("application/json;q=0, text/event-stream"),
+        );
+        assert!(!ok(&h));
+        h.insert("accept", HeaderValue::from_static("application/json"));
+        assert!(!ok(&h));
+        let mut h = headers(&[]);
+        h.insert("content-length", HeaderValue::from_static("1000000"));
+        assert!(!ok(&h));
+        h.remove("content-length");
+        assert!(!ok(&h));
+        let mut h = headers(&[]);
+        h.insert("content-type", HeaderValue::from_static("text/plain"));
+        assert!(!ok(&h));
+        h.insert(
+            "content-type",
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        assert!(ok(&h));
+    }
+
+    #[test]
+    fn hosts_follow_the_allowlist_with_and_without_ports() {
+        assert!(host_allowed("localhost:1", &loopback()));
+        assert!(host_allowed("LOCALHOST", &loopback()));
+        assert!(!host_allowed("example.com", &loopback()));
+        assert!(host_allowed("example.com", &[]));
+        let with_port = vec!["example.com:8080".to_string()];
+        assert!(host_allowed("example.com:8080", &with_port));
+        assert!(!host_allowed("example.com:9090", &with_port));
+        assert!(!host_allowed("not a host", &loopback()));
+    }
+
+    #[test]
+    fn only_plain_call_bodies_are_taken() {
+        let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+        let body = |id: &str, params: &str| {
+            format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{{params}}}}}"#)
+        };
+        let take = |b: String| plain_call_body(b.as_bytes(), "t");
+        let (id, name, args) = take(body(
+            "7",
+            &format!(r#""name":"t","arguments":{{"a":1}},{meta}"#),
+        ))
+        .unwrap();
+        assert_eq!((id, name.as_str()), (NumberOrString::Number(7), "t"));
+        assert_eq!(args.get("a"), Some(&Value::from(1)));
+        assert!(take(body(r#""x""#, &format!(r#""name":"t",{meta}"#))).is_some());
+        for refused in [
+            body("7", &format!(r#""name":"u",{meta}"#)),
+            body("1.5", &format!(r#""name":"t",{meta}"#)),
+            body("null", &format!(r#""name":"t",{meta}"#)),
+            body("7", &format!(r#""name":"t","arguments":[1],{meta}"#)),
+            body("7", &format!(r#""name":"t","task":{{}},{meta}"#)),
+            body(
+                "7",
+                r#""name":"t","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}"#,
+            ),
+            body(
+                "7",
+                r#""name":"t","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"progressToken":1}"#,
+            ),
+            body(
+                "7",
+                r#""name":"t","_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25","io.modelcontextprotocol/clientCapabilities":{}}"#,
+            ),
+            body(
+                "7",
+                r#""name":"t","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":1}}"#,
+            ),
+            body("7", r#""name":"t""#),
+            "not json".to_string(),
+            format!(
+                r#"{{"jsonrpc":"2.0","id":7,"method":"tools/list","params":{{"name":"t",{meta}}}}}"#
+            ),
+        ] {
+            assert!(take(refused.clone()).is_none(), "{refused}");
+        }
+    }
+}

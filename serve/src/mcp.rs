@@ -106,8 +106,10 @@ pub(crate) fn page_result(page: &results::Page) -> CallToolResult {
         page,
         value["rows"].as_array().map(Vec::as_slice).unwrap_or(&[]),
     );
-    let mut r = CallToolResult::structured(value);
-    r.content = vec![ContentBlock::text(text)];
+    // (not `CallToolResult::structured`, which would write the value out as text first, only for
+    // the table to replace it)
+    let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
+    r.structured_content = Some(value);
     r
 }
 

@@ -99,7 +99,7 @@ pub fn mcp_tool(rt: &Runtime, tool: &CompiledTool) -> Tool {
 }
 
 /// A page as a tool result: structured, with a text table.
-pub(crate) fn page_result(page: &results::Page) -> CallToolResult {
+fn page_result(page: &results::Page) -> CallToolResult {
     // the rows are parsed once, here, and the text table reads them from the structured value
     let value = serde_json::to_value(page).unwrap_or(Value::Null);
     let text = results::page_text(
@@ -115,7 +115,7 @@ pub(crate) fn page_result(page: &results::Page) -> CallToolResult {
 
 /// An error as a tool result: text only (structured content would have to fit the tool's
 /// `outputSchema`, which describes rows).
-pub(crate) fn error_result(errors: &[RuntimeError]) -> CallToolResult {
+fn error_result(errors: &[RuntimeError]) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(crate::errors_text(errors))])
 }
 
@@ -131,6 +131,18 @@ pub async fn call(
         )]
     })?;
     results::tool_page(rt, &tool.name, &args, offset, Limits::of(tool)).await
+}
+
+/// Run a call and turn its page, or its errors, into a tool result.
+pub(crate) async fn call_result(
+    rt: &Runtime,
+    tool: &CompiledTool,
+    args: Map<String, Value>,
+) -> CallToolResult {
+    match call(rt, tool, args).await {
+        Ok(page) => page_result(&page),
+        Err(errors) => error_result(&errors),
+    }
 }
 
 /// A source's schema as JSON (the resource `widgettdc://sources/<name>`).
@@ -252,10 +264,7 @@ impl ServerHandler for McpHandler {
         let args = request.arguments.unwrap_or_default();
         tokio::select! {
             _ = context.ct.cancelled() => Err(ErrorData::internal_error("the call was cancelled", None)),
-            r = call(&rt, tool, args) => Ok(match r {
-                Ok(page) => page_result(&page),
-                Err(errors) => error_result(&errors),
-            }.into()),
+            r = call_result(&rt, tool, args) => Ok(r.into()),
         }
     }
 

@@ -99,10 +99,7 @@ pub async fn try_call(
     let Some(tool) = served_tool(&rt, toolset, &name) else {
         return delegate(parts, bytes);
     };
-    let result = match crate::mcp::call(&rt, tool, args).await {
-        Ok(page) => crate::mcp::page_result(&page),
-        Err(errors) => crate::mcp::error_result(&errors),
-    };
+    let result = crate::mcp::call_result(&rt, tool, args).await;
     let message =
         ServerJsonRpcMessage::response(ServerResult::from(CallToolResponse::from(result)), id);
     Outcome::Answered(match serde_json::to_vec(&message) {

@@ -30,7 +30,6 @@ use crate::{served_tool, Service};
 const REVISION: &str = "2026-07-28";
 /// Bodies up to this size are read here; larger ones go to rmcp unread.
 const MAX_BODY: usize = 64 * 1024;
-const META_PREFIX: &str = "io.modelcontextprotocol/";
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 const META_CLIENT: &str = "io.modelcontextprotocol/clientInfo";
@@ -204,10 +203,7 @@ fn plain_call_body(
         _ => return None,
     };
     let meta = &e.params.meta;
-    let known = |k: &String| {
-        k.starts_with(META_PREFIX)
-            && matches!(k.as_str(), META_VERSION | META_CAPABILITIES | META_CLIENT)
-    };
+    let known = |k: &String| matches!(k.as_str(), META_VERSION | META_CAPABILITIES | META_CLIENT);
     if !meta.keys().all(known)
         || meta.get(META_VERSION).and_then(Value::as_str) != Some(REVISION)
         || !meta.get(META_CAPABILITIES).is_some_and(Value::is_object)

@@ -659,8 +659,18 @@ fn a_plain_stateless_tool_call_is_answered_as_rmcp_answers_it() {
     // A plain stateless call is answered by widgettdc's direct path (serve/src/mcp_direct.rs);
     // the same call with one more `_meta` entry goes through rmcp. The answers must be the same
     // bytes: rows, a truncated page and its cursor, the next page, an invalid argument, a tool
-    // that fails while it runs, and a toolset's endpoint.
+    // that fails while it runs, and a toolset's endpoint. Decimals and floats are the same
+    // values, but the direct path writes their digits as Arrow wrote them (as the HTTP API
+    // does), where rmcp's `Value` keeps an f64.
     let p = project("direct");
+    let spec = std::fs::read_to_string(p.dir.join("spec.yaml")).unwrap();
+    let spec = spec.replacen(
+        "tools:\n",
+        "tools:\n  numbers:\n    sql: SELECT name, CAST(population AS DECIMAL(12, 2)) AS exact, \
+         CAST(population AS DOUBLE) / 8 AS eighths FROM cities WHERE country = 'FR' ORDER BY name\n",
+        1,
+    );
+    std::fs::write(p.dir.join("spec.yaml"), spec).unwrap();
     let s = serve(&p.dir, &["--no-reload"]);
     let first = raw_mcp_call(
         s.port,
@@ -709,6 +719,27 @@ fn a_plain_stateless_tool_call_is_answered_as_rmcp_answers_it() {
         let is_error = v["result"]["isError"].as_bool().unwrap();
         assert_eq!(is_error, (3..=5).contains(&i), "{}", show(&direct));
     }
+    let direct = raw_mcp_call(s.port, "/mcp", 20, "numbers", json!({}), None);
+    let via_rmcp = raw_mcp_call(
+        s.port,
+        "/mcp",
+        20,
+        "numbers",
+        json!({}),
+        Some(("org.example/trace", json!("t"))),
+    );
+    let (a, b): (Value, Value) = (
+        serde_json::from_slice(&direct.2).unwrap(),
+        serde_json::from_slice(&via_rmcp.2).unwrap(),
+    );
+    assert_eq!((direct.0, &direct.1, &a), (via_rmcp.0, &via_rmcp.1, &b));
+    assert_eq!(a["result"]["structuredContent"]["rows"][1]["eighths"], json!(109134.5));
+    let (direct, via_rmcp) = (
+        String::from_utf8_lossy(&direct.2),
+        String::from_utf8_lossy(&via_rmcp.2),
+    );
+    assert!(direct.contains(r#""exact":873076.00,"#), "{direct}");
+    assert!(via_rmcp.contains(r#""exact":873076.0,"#), "{via_rmcp}");
     // what the direct path does not take is rmcp's to answer: a tool outside the toolset, a
     // header that contradicts the body
     let (status, _, body) = raw_mcp_call(s.port, "/mcp/geo", 30, "big_cities", json!({}), None);

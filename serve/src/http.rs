@@ -54,7 +54,7 @@ struct AppState {
     toolsets: Arc<Mutex<HashMap<String, McpService>>>,
     /// The hosts MCP requests may name (rmcp's DNS-rebinding allowlist, which the direct path
     /// follows too).
-    allowed_hosts: Arc<[String]>,
+    allowed_hosts: Arc<mcp_direct::AllowedHosts>,
 }
 
 fn mcp_config(cancel: &CancellationToken) -> StreamableHttpServerConfig {
@@ -83,7 +83,9 @@ pub fn router(service: Arc<Service>, cancel: CancellationToken) -> Router {
         service.options.toolset.clone(),
         &cancel,
     );
-    let allowed_hosts = mcp_config(&cancel).allowed_hosts.into();
+    let allowed_hosts = Arc::new(mcp_direct::AllowedHosts::new(
+        &mcp_config(&cancel).allowed_hosts,
+    ));
     let state = AppState {
         service,
         cancel,

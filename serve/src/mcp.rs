@@ -15,9 +15,10 @@ use std::sync::Arc;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
-    ResourceContents, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, NumberOrString,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    Resource, ResourceContents, ServerCapabilities, ServerConfig, ServerJsonRpcMessage,
+    ServerResult, Tool, ToolAnnotations,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -143,6 +144,49 @@ pub(crate) async fn call_result(
         Ok(page) => page_result(&page),
         Err(errors) => error_result(&errors),
     }
+}
+
+/// The JSON-RPC answer (revision `2026-07-28`) to a call with `id`, written for the direct path
+/// (`mcp_direct`): the bytes rmcp writes for [`call_result`]'s result, except that a page's
+/// structured rows go out as they came from Arrow instead of through a `serde_json::Value` (the
+/// same JSON values, without parsing them into a tree and writing it out again; a number keeps
+/// its digits, such as a decimal's trailing zeros, as in the HTTP API).
+pub(crate) async fn call_answer(
+    rt: &Runtime,
+    tool: &CompiledTool,
+    args: Map<String, Value>,
+    id: NumberOrString,
+) -> serde_json::Result<Vec<u8>> {
+    match call(rt, tool, args).await {
+        Ok(page) => page_answer(&page, &id),
+        Err(errors) => serde_json::to_vec(&ServerJsonRpcMessage::response(
+            ServerResult::from(CallToolResponse::from(error_result(&errors))),
+            id,
+        )),
+    }
+}
+
+/// A page as a JSON-RPC answer, field for field as rmcp writes a [`page_result`] (the tests
+/// compare the two).
+fn page_answer(page: &results::Page, id: &NumberOrString) -> serde_json::Result<Vec<u8>> {
+    let rows = page
+        .rows
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(r.get()))
+        .collect::<serde_json::Result<Vec<_>>>()?;
+    let text = results::page_text(page, &rows);
+    let rows_len: usize = page.rows.iter().map(|r| r.get().len() + 1).sum();
+    let mut out = Vec::with_capacity(256 + 2 * text.len() + rows_len);
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    serde_json::to_writer(&mut out, id)?;
+    out.extend_from_slice(
+        br#","result":{"resultType":"complete","content":[{"type":"text","text":"#,
+    );
+    serde_json::to_writer(&mut out, &text)?;
+    out.extend_from_slice(br#"}],"structuredContent":"#);
+    serde_json::to_writer(&mut out, page)?;
+    out.extend_from_slice(br#","isError":false}}"#);
+    Ok(out)
 }
 
 /// A source's schema as JSON (the resource `widgettdc://sources/<name>`).

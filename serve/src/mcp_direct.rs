@@ -15,12 +15,13 @@
 //! an unknown tool, and every request that is wrong in any way (rmcp says what is wrong). The
 //! tests send the same call both ways and compare the answers (`tests/serve.rs`).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use rmcp::model::{CallToolResponse, NumberOrString, ServerJsonRpcMessage, ServerResult};
+use rmcp::model::NumberOrString;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -30,9 +31,6 @@ use crate::{served_tool, Service};
 const REVISION: &str = "2026-07-28";
 /// Bodies up to this size are read here; larger ones go to rmcp unread.
 const MAX_BODY: usize = 64 * 1024;
-const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
-const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
-const META_CLIENT: &str = "io.modelcontextprotocol/clientInfo";
 
 /// What became of a request: answered here, or to be handed to rmcp as it came.
 pub enum Outcome {
@@ -40,24 +38,96 @@ pub enum Outcome {
     Delegate(Request<Body>),
 }
 
-/// The body of a plain tool call. Any other key fails the parse, and the request goes to rmcp.
+/// The body of a plain tool call, read without copying its strings. Any other key fails the
+/// parse, and the request goes to rmcp.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Envelope {
-    jsonrpc: String,
-    id: Value,
-    method: String,
-    params: Params,
+struct Envelope<'a> {
+    #[serde(borrow)]
+    jsonrpc: Cow<'a, str>,
+    #[serde(borrow)]
+    id: Id<'a>,
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(borrow)]
+    params: Params<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Id<'a> {
+    Number(i64),
+    String(#[serde(borrow)] Cow<'a, str>),
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Params {
-    name: String,
+struct Params<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
     #[serde(default)]
     arguments: Option<Map<String, Value>>,
-    #[serde(rename = "_meta")]
-    meta: Map<String, Value>,
+    #[serde(rename = "_meta", borrow)]
+    meta: Meta<'a>,
+}
+
+/// The `_meta` revision `2026-07-28` requires, and nothing else.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Meta<'a> {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", borrow)]
+    version: Cow<'a, str>,
+    /// (an object; its entries do not change how a tool call is answered)
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities")]
+    _capabilities: IgnoredObject,
+    #[serde(
+        rename = "io.modelcontextprotocol/clientInfo",
+        default,
+        deserialize_with = "present"
+    )]
+    _client: Option<ClientInfo<'a>>,
+}
+
+/// `clientInfo` as rmcp reads it: a name and a version (other entries are not looked at).
+#[derive(Deserialize)]
+struct ClientInfo<'a> {
+    #[serde(rename = "name", borrow)]
+    _name: Cow<'a, str>,
+    #[serde(rename = "version", borrow)]
+    _version: Cow<'a, str>,
+}
+
+/// A value present in the body (an explicit `null` is refused).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// A JSON object whose entries are skipped.
+struct IgnoredObject;
+
+impl<'de> Deserialize<'de> for IgnoredObject {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = IgnoredObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
+                while m
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(IgnoredObject)
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 /// Answer `request` if it is plainly a stateless call of a tool served at this endpoint (all
@@ -67,7 +137,7 @@ struct Params {
 pub async fn try_call(
     service: &Arc<Service>,
     toolset: Option<&str>,
-    allowed_hosts: &[String],
+    allowed_hosts: &AllowedHosts,
     request: Request<Body>,
 ) -> Outcome {
     let Some(tool_name) = plain_call_headers(request.method(), request.headers(), allowed_hosts)
@@ -98,10 +168,7 @@ pub async fn try_call(
     let Some(tool) = served_tool(&rt, toolset, &name) else {
         return delegate(parts, bytes);
     };
-    let result = crate::mcp::call_result(&rt, tool, args).await;
-    let message =
-        ServerJsonRpcMessage::response(ServerResult::from(CallToolResponse::from(result)), id);
-    Outcome::Answered(match serde_json::to_vec(&message) {
+    Outcome::Answered(match crate::mcp::call_answer(&rt, tool, args, id).await {
         Ok(body) => (
             [(
                 header::CONTENT_TYPE,
@@ -125,7 +192,7 @@ pub async fn try_call(
 fn plain_call_headers<'h>(
     method: &Method,
     headers: &'h HeaderMap,
-    allowed_hosts: &[String],
+    allowed_hosts: &AllowedHosts,
 ) -> Option<&'h str> {
     if method != Method::POST {
         return None;
@@ -165,26 +232,52 @@ fn plain_call_headers<'h>(
     if length > MAX_BODY {
         return None;
     }
-    host_allowed(one(header::HOST.as_str())?, allowed_hosts).then_some(tool)
+    allowed_hosts
+        .allows(one(header::HOST.as_str())?)
+        .then_some(tool)
 }
 
-/// rmcp's DNS-rebinding rule: the `Host` is allowed when the list is empty, or when an entry
-/// names its host (and its port, when the entry has one).
-fn host_allowed(host: &str, allowed: &[String]) -> bool {
-    if allowed.is_empty() {
-        return true;
+/// An endpoint's DNS-rebinding allowlist (rmcp's `StreamableHttpServerConfig::allowed_hosts`),
+/// read once: each entry's host, lower-cased and without brackets, and its port if it names one.
+#[derive(Debug, Clone, Default)]
+pub struct AllowedHosts(Vec<(String, Option<u16>)>);
+
+impl AllowedHosts {
+    pub fn new(entries: &[String]) -> AllowedHosts {
+        AllowedHosts(
+            entries
+                .iter()
+                .map(
+                    |entry| match entry.trim().parse::<axum::http::uri::Authority>() {
+                        Ok(a) => (normal_host(a.host()), a.port_u16()),
+                        Err(_) => (normal_host(entry.trim()), None),
+                    },
+                )
+                .collect(),
+        )
     }
-    let Ok(authority) = host.parse::<axum::http::uri::Authority>() else {
-        return false;
-    };
-    let normal = |h: &str| h.trim_matches(['[', ']']).to_ascii_lowercase();
-    let (host, port) = (normal(authority.host()), authority.port_u16());
-    allowed.iter().any(
-        |entry| match entry.trim().parse::<axum::http::uri::Authority>() {
-            Ok(a) => normal(a.host()) == host && a.port_u16().is_none_or(|p| Some(p) == port),
-            Err(_) => normal(entry.trim()) == host,
-        },
-    )
+
+    /// rmcp's rule: the `Host` is allowed when the list is empty, or when an entry names its
+    /// host (and its port, when the entry has one).
+    fn allows(&self, host: &str) -> bool {
+        if self.0.is_empty() {
+            return true;
+        }
+        let Ok(authority) = host.parse::<axum::http::uri::Authority>() else {
+            return false;
+        };
+        let (host, port) = (
+            authority.host().trim_matches(['[', ']']),
+            authority.port_u16(),
+        );
+        self.0
+            .iter()
+            .any(|(h, p)| h.eq_ignore_ascii_case(host) && p.is_none_or(|p| Some(p) == port))
+    }
+}
+
+fn normal_host(h: &str) -> String {
+    h.trim_matches(['[', ']']).to_ascii_lowercase()
 }
 
 /// The id, tool and arguments of a body that is plainly a call of `tool` in revision
@@ -194,29 +287,22 @@ fn plain_call_body(
     tool: &str,
 ) -> Option<(NumberOrString, String, Map<String, Value>)> {
     let e: Envelope = serde_json::from_slice(body).ok()?;
-    if e.jsonrpc != "2.0" || e.method != "tools/call" || e.params.name != tool {
-        return None;
-    }
-    let id = match e.id {
-        Value::Number(n) => NumberOrString::Number(n.as_i64()?),
-        Value::String(s) => NumberOrString::String(s.into()),
-        _ => return None,
-    };
-    let meta = &e.params.meta;
-    let known = |k: &String| matches!(k.as_str(), META_VERSION | META_CAPABILITIES | META_CLIENT);
-    if !meta.keys().all(known)
-        || meta.get(META_VERSION).and_then(Value::as_str) != Some(REVISION)
-        || !meta.get(META_CAPABILITIES).is_some_and(Value::is_object)
+    if e.jsonrpc != "2.0"
+        || e.method != "tools/call"
+        || e.params.name != tool
+        || e.params.meta.version != REVISION
     {
         return None;
     }
-    if let Some(client) = meta.get(META_CLIENT) {
-        let field = |k: &str| client.get(k).is_some_and(Value::is_string);
-        if !(field("name") && field("version")) {
-            return None;
-        }
-    }
-    Some((id, e.params.name, e.params.arguments.unwrap_or_default()))
+    let id = match e.id {
+        Id::Number(n) => NumberOrString::Number(n),
+        Id::String(s) => NumberOrString::String(s.as_ref().into()),
+    };
+    Some((
+        id,
+        e.params.name.into_owned(),
+        e.params.arguments.unwrap_or_default(),
+    ))
 }
 
 #[cfg(test)]
@@ -245,8 +331,12 @@ mod tests {
         h
     }
 
-    fn loopback() -> Vec<String> {
-        vec!["localhost".into(), "127.0.0.1".into(), "::1".into()]
+    fn loopback() -> AllowedHosts {
+        AllowedHosts::new(&["localhost".into(), "127.0.0.1".into(), "::1".into()])
+    }
+
+    fn host_allowed(host: &str, allowed: &AllowedHosts) -> bool {
+        allowed.allows(host)
     }
 
     #[test]
@@ -295,8 +385,8 @@ mod tests {
         assert!(host_allowed("localhost:1", &loopback()));
         assert!(host_allowed("LOCALHOST", &loopback()));
         assert!(!host_allowed("example.com", &loopback()));
-        assert!(host_allowed("example.com", &[]));
-        let with_port = vec!["example.com:8080".to_string()];
+        assert!(host_allowed("example.com", &AllowedHosts::new(&[])));
+        let with_port = AllowedHosts::new(&["example.com:8080".to_string()]);
         assert!(host_allowed("example.com:8080", &with_port));
         assert!(!host_allowed("example.com:9090", &with_port));
         assert!(!host_allowed("not a host", &loopback()));
@@ -316,7 +406,12 @@ mod tests {
         .unwrap();
         assert_eq!((id, name.as_str()), (NumberOrString::Number(7), "t"));
         assert_eq!(args.get("a"), Some(&Value::from(1)));
-        assert!(take(body(r#""x""#, &format!(r#""name":"t",{meta}"#))).is_some());
+        let (id, ..) = take(body(r#""x\"y""#, &format!(r#""name":"t",{meta}"#))).unwrap();
+        assert_eq!(id, NumberOrString::String("x\"y".into()));
+        let client =
+            r#""io.modelcontextprotocol/clientInfo":{"name":"c","version":"1","title":"C"}"#;
+        let meta_with_client = format!("{},{client}}}", &meta[..meta.len() - 1]);
+        assert!(take(body("8", &format!(r#""name":"t",{meta_with_client}"#))).is_some());
         for refused in [
             body("7", &format!(r#""name":"u",{meta}"#)),
             body("1.5", &format!(r#""name":"t",{meta}"#)),
@@ -339,6 +434,15 @@ mod tests {
                 "7",
                 r#""name":"t","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":1}}"#,
             ),
+            body(
+                "7",
+                r#""name":"t","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":[]}"#,
+            ),
+            body(
+                "7",
+                r#""name":"t","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":null}"#,
+            ),
+            body("9223372036854775808", &format!(r#""name":"t",{meta}"#)),
             body("7", r#""name":"t""#),
             "not json".to_string(),
             format!(

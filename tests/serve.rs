@@ -733,7 +733,10 @@ fn a_plain_stateless_tool_call_is_answered_as_rmcp_answers_it() {
         serde_json::from_slice(&via_rmcp.2).unwrap(),
     );
     assert_eq!((direct.0, &direct.1, &a), (via_rmcp.0, &via_rmcp.1, &b));
-    assert_eq!(a["result"]["structuredContent"]["rows"][1]["eighths"], json!(109134.5));
+    assert_eq!(
+        a["result"]["structuredContent"]["rows"][1]["eighths"],
+        json!(109134.5)
+    );
     let (direct, via_rmcp) = (
         String::from_utf8_lossy(&direct.2),
         String::from_utf8_lossy(&via_rmcp.2),

@@ -485,47 +485,8 @@ impl Runtime {
             .cloned();
         let planned = match cached {
             Some(p) => p,
-            None => {
-                let mut statement = bound.statement(tool).map_err(|e| vec![e])?;
-                let json_values: HashMap<String, Value> = bound
-                    .values
-                    .iter()
-                    .map(|(k, v)| (k.clone(), crate::sources::rest::scalar_json(v)))
-                    .collect();
-                let calls = self
-                    .call_mcp_tools(&mut statement, &json_values)
-                    .await
-                    .map_err(|e| vec![e])?;
-                let state = self.ctx.state();
-                let planned = state
-                    .statement_to_plan(DFStatement::Statement(Box::new(statement)))
-                    .await;
-                self.forget_mcp_results(&calls);
-                let plan = planned.map_err(|e| vec![tool_error(tool, e)])?;
-                let inferred = Arc::new(
-                    plan.get_parameter_types()
-                        .map_err(|e| vec![tool_error(tool, e)])?,
-                );
-                // a plan holding MCP results is for this call only
-                let direct = match calls.is_empty() {
-                    true => direct::prepare(&state, &plan)
-                        .await
-                        .map(|d| Arc::new(self.to_postgres(d))),
-                    false => None,
-                };
-                let planned = Planned {
-                    at: std::time::Instant::now(),
-                    plan,
-                    inferred,
-                    direct,
-                };
-                if calls.is_empty() {
-                    let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
-                    plans.retain(|_, p| p.at.elapsed() < PLAN_TTL);
-                    plans.insert(key, planned.clone());
-                }
-                planned
-            }
+            // (boxed: planning's future is large, and every call's future would carry it)
+            None => Box::pin(self.plan_fresh(tool, &bound, key)).await?,
         };
         let values =
             params::cast_to_inferred(bound.values, &planned.inferred, tool).map_err(|e| vec![e])?;
@@ -534,6 +495,55 @@ impl Runtime {
             .map(|(k, v)| (k, ScalarAndMetadata::from(v)))
             .collect();
         Ok((planned, values))
+    }
+
+    /// Plan a tool's statement for arguments of `bound`'s shape (a cache miss of
+    /// [`Runtime::prepare`]), and keep the plan under `key` unless it holds MCP results.
+    async fn plan_fresh(
+        &self,
+        tool: &CompiledTool,
+        bound: &params::Bound,
+        key: (String, String),
+    ) -> Result<Planned, Vec<RuntimeError>> {
+        let mut statement = bound.statement(tool).map_err(|e| vec![e])?;
+        let json_values: HashMap<String, Value> = bound
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), crate::sources::rest::scalar_json(v)))
+            .collect();
+        let calls = self
+            .call_mcp_tools(&mut statement, &json_values)
+            .await
+            .map_err(|e| vec![e])?;
+        let state = self.ctx.state();
+        let planned = state
+            .statement_to_plan(DFStatement::Statement(Box::new(statement)))
+            .await;
+        self.forget_mcp_results(&calls);
+        let plan = planned.map_err(|e| vec![tool_error(tool, e)])?;
+        let inferred = Arc::new(
+            plan.get_parameter_types()
+                .map_err(|e| vec![tool_error(tool, e)])?,
+        );
+        // a plan holding MCP results is for this call only
+        let direct = match calls.is_empty() {
+            true => direct::prepare(&state, &plan)
+                .await
+                .map(|d| Arc::new(self.to_postgres(d))),
+            false => None,
+        };
+        let planned = Planned {
+            at: std::time::Instant::now(),
+            plan,
+            inferred,
+            direct,
+        };
+        if calls.is_empty() {
+            let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
+            plans.retain(|_, p| p.at.elapsed() < PLAN_TTL);
+            plans.insert(key, planned.clone());
+        }
+        Ok(planned)
     }
 
     /// Plan a tool with its arguments bound: validated, typed, optional predicates dropped.

@@ -629,7 +629,7 @@ async fn toolset_mcp(
             .or_insert_with(|| mcp_service(Arc::clone(&s.service), Some(toolset), &s.cancel))
             .clone()
     };
-    svc.handle(req).await.into_response()
+    Box::pin(svc.handle(req)).await.into_response()
 }
 
 /// `/mcp`: a plain stateless tool call is answered directly ([`mcp_direct`]), the rest by rmcp.
@@ -637,6 +637,7 @@ async fn root_mcp(State(s): State<AppState>, req: axum::extract::Request) -> Res
     let toolset = s.service.options.toolset.as_deref();
     match mcp_direct::try_call(&s.service, toolset, &s.allowed_hosts, req).await {
         mcp_direct::Outcome::Answered(r) => r,
-        mcp_direct::Outcome::Delegate(req) => s.root.handle(req).await.into_response(),
+        // (boxed: rmcp's future is large, and every direct call's future would carry it)
+        mcp_direct::Outcome::Delegate(req) => Box::pin(s.root.handle(req)).await.into_response(),
     }
 }

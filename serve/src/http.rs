@@ -8,7 +8,7 @@
 //! | `POST /v1/query` | `{sql, params, cursor}`: ad-hoc read-only SQL over every source (off with `--no-query`) |
 //! | `GET /v1/widgets`, `GET /v1/widgets/{name}` | a widget's data, every piece fetched concurrently |
 //! | `GET /v1/widgets/{name}/events` | Server-Sent Events: the data now, then again whenever a `refresh` elapses and it changed; `Last-Event-ID` skips data the client already has |
-//! | `/mcp`, `/mcp/{toolset}` | MCP (rmcp's streamable HTTP service; `2026-07-28` and `2025-11-25`; a plain stateless tool call is answered by [`mcp_direct`] with the same bytes) |
+//! | `/mcp`, `/mcp/{toolset}` | MCP (rmcp's streamable HTTP service; `2026-07-28` and `2025-11-25`; a plain stateless tool call is answered by [`mcp_direct`], as rmcp would answer it) |
 //!
 //! Errors are JSON, `{"error": {code, name, message, help}}`, with a status that says whose
 //! fault it is: 400 bad request or SQL, 404 unknown tool or widget, 422 bad arguments, 502 a

@@ -8,7 +8,7 @@
 //! (a tool call) that machinery costs about as much as the call itself. So a request that is
 //! *plainly* a well-formed stateless tool call of a served tool is answered here, with the same
 //! function the rmcp handler uses ([`crate::mcp::call`]) and the answer written as rmcp writes it
-//! ([`crate::mcp::call_answer`]), so the bytes are the same either way, except that a page's rows
+//! (`mcp::call_answer`), so the bytes are the same either way, except that a page's rows
 //! go out as Arrow wrote them (a decimal keeps its digits, where rmcp's `Value` holds an f64).
 //!
 //! Everything else goes to rmcp unchanged, the body it was sent with included: sessions, other

@@ -1363,3 +1363,119 @@ fn tools_inside_one_database_run_there_directly_with_the_same_answers() {
     let out = common::succeeds(widgettdc().args(["explain", "-p", d, "bucketed"]));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("Runs wholly"));
 }
+
+/// The direct path's own conversion of Postgres rows to Arrow (`runtime/src/sources/pg_rows.rs`)
+/// gives the provider's batch for every type it takes, and leaves the rest to the provider.
+#[test]
+fn postgres_rows_convert_here_as_the_provider_converts_them() {
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use widgettdc_runtime::sources::pg_rows;
+    let f = fixture("rows");
+    let n = &f.name;
+    psql_rows(&format!(
+        "CREATE TABLE {n}.kinds (id int, i2 smallint, i8 bigint, f4 real, f8 double precision, b boolean,
+           t text, v varchar(10), c char(6), nm name, n numeric(12,2), n0 numeric(20,0), n6 numeric(18,6),
+           wide numeric(30,4), free numeric, at timestamptz);
+         INSERT INTO {n}.kinds VALUES
+           (1, -32768, 9223372036854775807, 1.5, -2.25e300, true, 'h\u{e9}llo \"q\"', 'ab', 'xy', 'nm',
+            1234567890.12, 99999999999999999999, 123.456789, 12345678901234567890123456.7891, 1.5,
+            '2026-01-01T00:00:00Z'),
+           (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+           (3, 0, -1, 'NaN', 'Infinity', false, '', '', '', '', -0.01, 0, 0.000001, -1, 'NaN', NULL),
+           (4, 32767, -9223372036854775808, -0.0, 5e-324, false, 'x', 'y', 'z     ', 'w',
+            -9999999999.99, -12345678901234567890, -999999999999.999999, 0, 10, NULL);"
+    ));
+    let simple = [
+        ("id", DataType::Int32),
+        ("i2", DataType::Int16),
+        ("i8", DataType::Int64),
+        ("f4", DataType::Float32),
+        ("f8", DataType::Float64),
+        ("b", DataType::Boolean),
+        ("t", DataType::Utf8),
+        ("v", DataType::Utf8),
+        ("c", DataType::Utf8),
+        ("nm", DataType::Utf8),
+        ("n", DataType::Decimal128(12, 2)),
+        ("n0", DataType::Decimal128(20, 0)),
+        ("n6", DataType::Decimal128(18, 6)),
+    ];
+    let schema = |cols: &[(&str, DataType)]| {
+        Arc::new(Schema::new(
+            cols.iter()
+                .map(|(c, t)| Field::new(*c, t.clone(), true))
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let show = |b: &arrow::record_batch::RecordBatch| {
+        arrow::util::pretty::pretty_format_batches(std::slice::from_ref(b))
+            .unwrap()
+            .to_string()
+    };
+    let exec = tokio::runtime::Runtime::new().unwrap();
+    exec.block_on(async {
+        let (client, conn) = tokio_postgres::connect(
+            "host=127.0.0.1 user=postgres dbname=test",
+            tokio_postgres::NoTls,
+        )
+        .await
+        .expect("connects");
+        tokio::spawn(conn);
+        let select =
+            |cols: &[&str]| format!("SELECT {} FROM {n}.kinds ORDER BY id", cols.join(", "));
+        // every type taken here: the same batch as the provider's
+        let cols: Vec<&str> = simple.iter().map(|(c, _)| *c).collect();
+        let all = client.query(&select(&cols), &[]).await.expect("selects");
+        let s = schema(&simple);
+        let here = pg_rows::fast(&all, &s, &s).expect("converted here");
+        let theirs = pg_rows::provider(&all, &s, &s).expect("converted by the provider");
+        assert_eq!(show(&here), show(&theirs));
+        assert_eq!(here, theirs);
+        let text = show(&here);
+        for v in [
+            "1234567890.12",
+            "99999999999999999999",
+            "-999999999999.999999",
+            "0.000001",
+            "-0.01",
+            "h\u{e9}llo \"q\"",
+            "| z ",
+            "9223372036854775807",
+            "NaN",
+            "inf",
+        ] {
+            assert!(text.contains(v), "{v} in\n{text}");
+        }
+        // one column at a time, too
+        for (c, t) in &simple {
+            let one = client.query(&select(&[c]), &[]).await.expect("selects");
+            let s = schema(&[(c, t.clone())]);
+            let here = pg_rows::fast(&one, &s, &s).expect("converted here");
+            assert_eq!(here, pg_rows::provider(&one, &s, &s).unwrap(), "{c}");
+        }
+        // the rest goes the provider's way: more than 28 digits, a numeric without a scale, a
+        // timestamp, a column whose result type is not the one the provider makes of it
+        for (c, t) in [
+            ("wide", DataType::Decimal128(30, 4)),
+            ("free", DataType::Decimal128(38, 10)),
+            (
+                "at",
+                DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            ),
+            ("id", DataType::Int64),
+        ] {
+            let one = client.query(&select(&[c]), &[]).await.expect("selects");
+            let s = schema(&[(c, t.clone())]);
+            assert!(pg_rows::fast(&one, &s, &s).is_none(), "{c}");
+            // (the provider refuses the NaN of `free`)
+            if c != "free" {
+                let batch = pg_rows::to_arrow(&one, &s, &s).expect(c);
+                assert_eq!(batch.num_rows(), 4, "{c}");
+            }
+        }
+        // a value beyond the result's precision goes the provider's way
+        let one = client.query(&select(&["n"]), &[]).await.expect("selects");
+        let narrow = schema(&[("n", DataType::Decimal128(4, 2))]);
+        assert!(pg_rows::fast(&one, &narrow, &narrow).is_none());
+    });
+}

@@ -25,6 +25,7 @@ pub mod pg_estimate;
 pub mod pg_learnt;
 pub mod pg_listen;
 pub mod pg_pipeline;
+pub mod pg_rows;
 pub mod pg_statement;
 pub mod rest;
 pub mod sqlite;

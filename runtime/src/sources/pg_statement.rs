@@ -7,8 +7,8 @@
 //! SQL is rendered once with `$1, $2, ...` in place of the tool's `$name` placeholders, prepared
 //! once on each connection that runs it (as `pgbench -M prepared` does), and a call sends only
 //! `Bind`/`Execute` with the arguments as typed binary parameters: one round trip, and Postgres
-//! neither parses nor plans it anew. The rows become Arrow with the provider's own conversion, so the results are the
-//! ones the planned path returns.
+//! neither parses nor plans it anew. The rows become Arrow as the provider's own conversion makes
+//! them ([`super::pg_rows`]), so the results are the ones the planned path returns.
 //!
 //! The connections come from the source's pool, but a call does not check one out of it each
 //! time: the pool (bb8) tests every check-out with a round trip of its own. [`Connections`]
@@ -45,8 +45,6 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::scalar::ScalarValue;
-use datafusion_federation::schema_cast::record_convert::try_cast_to;
-use datafusion_table_providers::sql::arrow_sql_gen::postgres::rows_to_arrow;
 use datafusion_table_providers::sql::db_connection_pool::dbconnection::postgresconn::PostgresConnection;
 use datafusion_table_providers::sql::db_connection_pool::postgrespool::PostgresConnectionPool;
 use futures::StreamExt;
@@ -56,6 +54,7 @@ use widgettdc_compiler::Code;
 
 use super::lock;
 use super::pg_pipeline::{Pipeline, Statement};
+use super::pg_rows;
 use crate::error::RuntimeError;
 
 /// Rows converted to Arrow at a time (as the provider does).
@@ -542,10 +541,7 @@ impl PgStatement {
         let rows_schema = Arc::clone(&self.rows_schema);
         let schema = Arc::clone(&self.schema);
         let convert = move |rows: Vec<tokio_postgres::Row>| -> Result<RecordBatch> {
-            let batch = rows_to_arrow(&rows, &Some(Arc::clone(&rows_schema)))
-                .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            try_cast_to(batch, Arc::clone(&schema))
-                .map_err(|e| DataFusionError::External(Box::new(e)))
+            pg_rows::to_arrow(&rows, &rows_schema, &schema)
         };
         if !more {
             drop(taken);

@@ -101,12 +101,8 @@ pub fn mcp_tool(rt: &Runtime, tool: &CompiledTool) -> Tool {
 
 /// A page as a tool result: structured, with a text table.
 fn page_result(page: &results::Page) -> CallToolResult {
-    // the rows are parsed once, here, and the text table reads them from the structured value
     let value = serde_json::to_value(page).unwrap_or(Value::Null);
-    let text = results::page_text(
-        page,
-        value["rows"].as_array().map(Vec::as_slice).unwrap_or(&[]),
-    );
+    let text = results::page_text(page);
     // (not `CallToolResult::structured`, which would write the value out as text first, only for
     // the table to replace it)
     let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
@@ -169,12 +165,7 @@ pub(crate) async fn call_answer(
 /// A page as a JSON-RPC answer, field for field as rmcp writes a [`page_result`] (the tests
 /// compare the two).
 fn page_answer(page: &results::Page, id: &NumberOrString) -> serde_json::Result<Vec<u8>> {
-    let rows = page
-        .rows
-        .iter()
-        .map(|r| serde_json::from_str::<Value>(r.get()))
-        .collect::<serde_json::Result<Vec<_>>>()?;
-    let text = results::page_text(page, &rows);
+    let text = results::page_text(page);
     let rows_len: usize = page.rows.iter().map(|r| r.get().len() + 1).sum();
     let mut out = Vec::with_capacity(256 + 2 * text.len() + rows_len);
     out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);

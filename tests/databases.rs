@@ -949,7 +949,10 @@ fn postgres_types_each_parameter_or_the_statement_goes_the_providers_way() {
             .expect("sendable types")
         };
         let value = |v: datafusion::scalar::ScalarValue| {
-            std::collections::HashMap::from([("p".to_string(), v)])
+            std::collections::HashMap::from([(
+                "p".to_string(),
+                datafusion::common::metadata::ScalarAndMetadata::from(v),
+            )])
         };
         let rows = |s: datafusion::execution::SendableRecordBatchStream| async {
             let b: Vec<_> = futures::TryStreamExt::try_collect(s).await.expect("rows");

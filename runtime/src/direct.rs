@@ -16,7 +16,6 @@
 //! ([`crate::sources::pg_statement`]): its SQL is rendered once with positional parameters and
 //! each call sends only the arguments, as typed parameters, in one round trip.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::datatypes::SchemaRef;
@@ -135,11 +134,7 @@ impl Direct {
         task: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         if let (Some(pg), ParamValues::Map(values)) = (&self.postgres, &values) {
-            let values: HashMap<String, _> = values
-                .iter()
-                .map(|(k, v)| (k.clone(), v.value.clone()))
-                .collect();
-            if let Some(rows) = pg.execute(&values).await? {
+            if let Some(rows) = pg.execute(values).await? {
                 return Ok(rows);
             }
         }

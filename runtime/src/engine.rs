@@ -57,7 +57,7 @@ pub struct Runtime {
     failures: std::sync::Mutex<HashMap<String, (std::time::SystemTime, String)>>,
     /// Planned tool statements (before parameter values are bound), by tool and statement
     /// text, kept [`PLAN_TTL`]: a tool called again skips SQL planning.
-    plans: std::sync::Mutex<HashMap<(String, String), Planned>>,
+    plans: std::sync::Mutex<HashMap<(String, String), Arc<Planned>>>,
     /// The context direct statements run in (made once: making one copies the session's
     /// function registries).
     task: Arc<datafusion::execution::TaskContext>,
@@ -451,7 +451,7 @@ impl Runtime {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<(Planned, HashMap<String, ScalarAndMetadata>), Vec<RuntimeError>> {
+    ) -> Result<(Arc<Planned>, HashMap<String, ScalarAndMetadata>), Vec<RuntimeError>> {
         let tool = self.tool(name).map_err(|e| vec![e])?;
         if self.has_errors() {
             let n = self.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -482,7 +482,7 @@ impl Runtime {
             .unwrap_or_else(|p| p.into_inner())
             .get(&key)
             .filter(|p| p.at.elapsed() < PLAN_TTL)
-            .cloned();
+            .map(Arc::clone);
         let planned = match cached {
             Some(p) => p,
             // (boxed: planning's future is large, and every call's future would carry it)
@@ -504,7 +504,7 @@ impl Runtime {
         tool: &CompiledTool,
         bound: &params::Bound,
         key: (String, String),
-    ) -> Result<Planned, Vec<RuntimeError>> {
+    ) -> Result<Arc<Planned>, Vec<RuntimeError>> {
         let mut statement = bound.statement(tool).map_err(|e| vec![e])?;
         let json_values: HashMap<String, Value> = bound
             .values
@@ -532,16 +532,16 @@ impl Runtime {
                 .map(|d| Arc::new(self.to_postgres(d))),
             false => None,
         };
-        let planned = Planned {
+        let planned = Arc::new(Planned {
             at: std::time::Instant::now(),
             plan,
             inferred,
             direct,
-        };
+        });
         if calls.is_empty() {
             let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
             plans.retain(|_, p| p.at.elapsed() < PLAN_TTL);
-            plans.insert(key, planned.clone());
+            plans.insert(key, Arc::clone(&planned));
         }
         Ok(planned)
     }
@@ -553,18 +553,19 @@ impl Runtime {
         args: &Map<String, Value>,
     ) -> Result<LogicalPlan, Vec<RuntimeError>> {
         let (planned, values) = self.prepare(name, args).await?;
-        self.bind(name, planned, values)
+        self.bind(name, &planned, values)
     }
 
     /// The planned statement with the values in place of its placeholders.
     fn bind(
         &self,
         name: &str,
-        planned: Planned,
+        planned: &Planned,
         values: HashMap<String, ScalarAndMetadata>,
     ) -> Result<LogicalPlan, Vec<RuntimeError>> {
         planned
             .plan
+            .clone()
             .with_param_values(ParamValues::Map(values))
             .map_err(|e| vec![self.bind_error(name, e)])
     }
@@ -603,7 +604,7 @@ impl Runtime {
                 .await
                 .map_err(|e| vec![self.bind_error(name, e)]);
         }
-        let plan = self.bind(name, planned, values)?;
+        let plan = self.bind(name, &planned, values)?;
         self.frame(plan)
             .await?
             .execute_stream()

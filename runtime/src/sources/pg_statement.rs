@@ -41,6 +41,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use datafusion::common::metadata::ScalarAndMetadata;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -392,7 +393,7 @@ impl PgStatement {
     /// `None` when Postgres cannot type its parameters: send it the provider's way.
     pub async fn execute(
         &self,
-        values: &HashMap<String, ScalarValue>,
+        values: &HashMap<String, ScalarAndMetadata>,
     ) -> Result<Option<SendableRecordBatchStream>> {
         if self.refused.load(Ordering::Relaxed) {
             return Ok(None);
@@ -400,9 +401,12 @@ impl PgStatement {
         let mut args: Vec<(Box<dyn ToSql + Send + Sync>, Type)> =
             Vec::with_capacity(self.params.len());
         for (name, typed) in &self.params {
-            let v = values.get(name).ok_or_else(|| {
-                DataFusionError::Internal(format!("no value for placeholder ${name}"))
-            })?;
+            let v = &values
+                .get(name)
+                .ok_or_else(|| {
+                    DataFusionError::Internal(format!("no value for placeholder ${name}"))
+                })?
+                .value;
             let (v, pg) = match typed {
                 Some((t, pg)) if &v.data_type() == t => (v.clone(), pg.clone()),
                 Some((t, pg)) => (v.cast_to(t)?, pg.clone()),

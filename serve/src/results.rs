@@ -33,6 +33,10 @@ pub struct Page {
     pub columns: Vec<Column>,
     /// Each row a JSON object, as written from the Arrow batch (sent on as it is).
     pub rows: Vec<Box<RawValue>>,
+    /// Where each row's values are in its JSON text (byte ranges, in column order), when the
+    /// rows were written here: the text table reads them without parsing the rows again.
+    #[serde(skip)]
+    pub cells: Vec<Vec<(usize, usize)>>,
     /// True when more rows follow (fetch them with `next_cursor`).
     pub truncated: bool,
     pub next_cursor: Option<String>,
@@ -173,7 +177,8 @@ pub fn decode_cursor(cursor: &str) -> Option<usize> {
 /// text (what it adds to a page). Each value is written by Arrow's JSON writer's own encoder for
 /// its column (so the text is the writer's); the rows are put together here, which for a
 /// page's few rows costs less than the writer's whole-batch setup.
-pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<(Box<RawValue>, usize)>, RuntimeError> {
+/// Each row also comes with where its values are in its text (see [`Page::cells`]).
+pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<BatchRow>, RuntimeError> {
     let options = arrow::json::writer::EncoderOptions::default().with_explicit_nulls(true);
     let schema = batch.schema();
     let mut columns = Vec::with_capacity(batch.num_columns());
@@ -187,6 +192,7 @@ pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<(Box<RawValue>, usize)>, Ru
     let mut out = Vec::with_capacity(64);
     for i in 0..batch.num_rows() {
         out.clear();
+        let mut cells = Vec::with_capacity(columns.len());
         out.push(b'{');
         for (n, (name, encoder)) in columns.iter_mut().enumerate() {
             if n > 0 {
@@ -194,20 +200,26 @@ pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<(Box<RawValue>, usize)>, Ru
             }
             out.extend_from_slice(name.as_bytes());
             out.push(b':');
+            let start = out.len();
             if encoder.is_null(i) {
                 out.extend_from_slice(b"null");
             } else {
                 encoder.encode(i, &mut out);
             }
+            cells.push((start, out.len()));
         }
         out.push(b'}');
         let text = String::from_utf8(out.clone()).map_err(RuntimeError::internal)?;
         let size = text.len() + 1;
         let row = RawValue::from_string(text).map_err(RuntimeError::internal)?;
-        rows.push((row, size));
+        rows.push((row, size, cells));
     }
     Ok(rows)
 }
+
+/// A row as [`batch_rows`] writes it: its JSON, the length it adds to a page, and where its
+/// values are in it.
+pub type BatchRow = (Box<RawValue>, usize, Vec<(usize, usize)>);
 
 /// Take the paging argument out of a call's arguments: the number of rows to skip.
 pub fn take_offset(args: &mut Map<String, Value>, key: &str) -> Result<usize, String> {
@@ -252,6 +264,7 @@ pub async fn page_of(
 ) -> Result<Page, RuntimeError> {
     let schema: SchemaRef = Arc::clone(&stream.schema());
     let mut rows = Vec::new();
+    let mut cells = Vec::new();
     let mut skipped = 0usize;
     let mut bytes = 0usize;
     let mut truncated = false;
@@ -266,7 +279,7 @@ pub async fn page_of(
         if batch.num_rows() == 0 {
             continue;
         }
-        for (row, size) in batch_rows(&batch)? {
+        for (row, size, row_cells) in batch_rows(&batch)? {
             if rows.len() >= limits.max_rows
                 || (!rows.is_empty() && bytes + size > limits.max_bytes)
             {
@@ -275,12 +288,14 @@ pub async fn page_of(
             }
             bytes += size;
             rows.push(row);
+            cells.push(row_cells);
         }
     }
     let next_cursor = truncated.then(|| encode_cursor(offset + rows.len()));
     Ok(Page {
         columns: columns(&schema),
         rows,
+        cells,
         truncated,
         next_cursor,
     })
@@ -291,8 +306,8 @@ pub async fn page_of(
 /// line saying how to get more.
 pub fn page_text(page: &Page) -> String {
     const WIDEST: usize = 60;
-    let cell = |raw: &RawValue| -> String {
-        match raw.get() {
+    let cell = |raw: &str| -> String {
+        match raw {
             "null" => String::new(),
             t if t.starts_with('"') => serde_json::from_str::<String>(t).unwrap_or_default(),
             t => t.to_string(),
@@ -301,19 +316,26 @@ pub fn page_text(page: &Page) -> String {
     let cells: Vec<Vec<String>> = page
         .rows
         .iter()
-        .map(|r| {
-            // (a row is an object as Arrow wrote it; anything else has no cells)
-            let values: std::collections::HashMap<std::borrow::Cow<'_, str>, &RawValue> =
-                serde_json::from_str(r.get()).unwrap_or_default();
-            page.columns
+        .enumerate()
+        .map(|(i, r)| match page.cells.get(i) {
+            Some(spans) if spans.len() == page.columns.len() => spans
                 .iter()
-                .map(|c| {
-                    values
-                        .get(c.name.as_str())
-                        .map(|v| cell(v))
-                        .unwrap_or_default()
-                })
-                .collect()
+                .map(|&(a, b)| r.get().get(a..b).map(cell).unwrap_or_default())
+                .collect(),
+            // (rows from elsewhere: parsed; a row is an object, anything else has no cells)
+            _ => {
+                let values: std::collections::HashMap<std::borrow::Cow<'_, str>, &RawValue> =
+                    serde_json::from_str(r.get()).unwrap_or_default();
+                page.columns
+                    .iter()
+                    .map(|c| {
+                        values
+                            .get(c.name.as_str())
+                            .map(|v| cell(v.get()))
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            }
         })
         .collect();
     let mut widths: Vec<usize> = page
@@ -443,12 +465,24 @@ mod tests {
         let written = String::from_utf8(w.into_inner()).unwrap();
         let expected: Vec<&str> = written.lines().collect();
         let rows = batch_rows(&batch).unwrap();
-        let ours: Vec<&str> = rows.iter().map(|(r, _)| r.get()).collect();
+        let ours: Vec<&str> = rows.iter().map(|(r, ..)| r.get()).collect();
         assert_eq!(ours, expected);
-        assert!(rows.iter().all(|(r, n)| *n == r.get().len() + 1));
+        assert!(rows.iter().all(|(r, n, _)| *n == r.get().len() + 1));
+        // the text table from the values' places is the one from the parsed rows
+        let mut page = Page {
+            columns: columns(&batch.schema()),
+            rows: rows.iter().map(|(r, ..)| r.clone()).collect(),
+            cells: rows.iter().map(|(.., c)| c.clone()).collect(),
+            truncated: false,
+            next_cursor: None,
+        };
+        let from_places = page_text(&page);
+        page.cells.clear();
+        assert_eq!(from_places, page_text(&page));
+        assert!(from_places.contains("| 873076.00 |"), "{from_places}");
         // and of a slice (a page that starts inside a batch)
         let sliced = batch_rows(&batch.slice(1, 2)).unwrap();
-        let ours: Vec<&str> = sliced.iter().map(|(r, _)| r.get()).collect();
+        let ours: Vec<&str> = sliced.iter().map(|(r, ..)| r.get()).collect();
         assert_eq!(ours, expected[1..]);
     }
 
@@ -469,6 +503,7 @@ mod tests {
                     r#"{{"id":22,"name":"{long}","balance":null,"tags":{{"k":1}}}}"#
                 )),
             ],
+            cells: vec![],
             truncated: true,
             next_cursor: Some(encode_cursor(2)),
         };

@@ -365,7 +365,11 @@ fn set_population(dir: &Path, city: &str, population: u64) {
             }
         })
         .collect();
-    std::fs::write(path, text.join("\n") + "\n").unwrap();
+    // written aside and renamed: a refresh that reads the file meanwhile sees the old rows or the
+    // new ones, never a half-written file (which the server would rightly push as changed data)
+    let aside = path.with_extension("csv.new");
+    std::fs::write(&aside, text.join("\n") + "\n").unwrap();
+    std::fs::rename(aside, path).unwrap();
 }
 
 #[test]

@@ -21,10 +21,13 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Decimal128Builder, Float32Builder, Float64Builder, Int16Builder,
-    Int32Builder, Int64Builder, RecordBatch, RecordBatchOptions, StringBuilder,
+    ArrayRef, ArrowPrimitiveType, BooleanArray, PrimitiveArray, RecordBatch, RecordBatchOptions,
+    StringArray,
 };
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use datafusion::arrow::datatypes::{
+    DataType, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, SchemaRef,
+};
 use datafusion::error::{DataFusionError, Result};
 use datafusion_federation::schema_cast::record_convert::{self, try_cast_to};
 use datafusion_table_providers::sql::arrow_sql_gen::postgres::rows_to_arrow;
@@ -92,47 +95,21 @@ pub fn fast(rows: &[Row], rows_schema: &SchemaRef, schema: &SchemaRef) -> Option
             return None;
         }
         let array: ArrayRef = match (column.type_(), field.data_type()) {
-            (&Type::INT2, DataType::Int16) => {
-                let mut b = Int16Builder::with_capacity(rows.len());
-                for row in rows {
-                    b.append_option(row.try_get::<_, Option<i16>>(i).ok()?);
-                }
-                Arc::new(b.finish())
-            }
-            (&Type::INT4, DataType::Int32) => {
-                let mut b = Int32Builder::with_capacity(rows.len());
-                for row in rows {
-                    b.append_option(row.try_get::<_, Option<i32>>(i).ok()?);
-                }
-                Arc::new(b.finish())
-            }
-            (&Type::INT8, DataType::Int64) => {
-                let mut b = Int64Builder::with_capacity(rows.len());
-                for row in rows {
-                    b.append_option(row.try_get::<_, Option<i64>>(i).ok()?);
-                }
-                Arc::new(b.finish())
-            }
+            (&Type::INT2, DataType::Int16) => Arc::new(primitive::<Int16Type, i16>(rows, i, Some)?),
+            (&Type::INT4, DataType::Int32) => Arc::new(primitive::<Int32Type, i32>(rows, i, Some)?),
+            (&Type::INT8, DataType::Int64) => Arc::new(primitive::<Int64Type, i64>(rows, i, Some)?),
             (&Type::FLOAT4, DataType::Float32) => {
-                let mut b = Float32Builder::with_capacity(rows.len());
-                for row in rows {
-                    b.append_option(row.try_get::<_, Option<f32>>(i).ok()?);
-                }
-                Arc::new(b.finish())
+                Arc::new(primitive::<Float32Type, f32>(rows, i, Some)?)
             }
             (&Type::FLOAT8, DataType::Float64) => {
-                let mut b = Float64Builder::with_capacity(rows.len());
-                for row in rows {
-                    b.append_option(row.try_get::<_, Option<f64>>(i).ok()?);
-                }
-                Arc::new(b.finish())
+                Arc::new(primitive::<Float64Type, f64>(rows, i, Some)?)
             }
             (&Type::BOOL, DataType::Boolean) => {
-                let mut b = BooleanBuilder::with_capacity(rows.len());
-                for row in rows {
-                    b.append_option(row.try_get::<_, Option<bool>>(i).ok()?);
-                }
-                Arc::new(b.finish())
+                let values = rows
+                    .iter()
+                    .map(|row| row.try_get::<_, Option<bool>>(i).ok())
+                    .collect::<Option<Vec<_>>>()?;
+                Arc::new(BooleanArray::from(values))
             }
             (t, DataType::Utf8)
                 if *t == Type::TEXT
@@ -141,40 +118,36 @@ pub fn fast(rows: &[Row], rows_schema: &SchemaRef, schema: &SchemaRef) -> Option
                     || *t == Type::BPCHAR =>
             {
                 let trim = *t == Type::BPCHAR;
-                let mut values = Vec::with_capacity(rows.len());
-                let mut bytes = 0;
+                let mut offsets = Vec::with_capacity(rows.len() + 1);
+                let mut values = Vec::new();
+                let mut valid = Vec::with_capacity(rows.len());
+                offsets.push(0i32);
                 for row in rows {
                     let v = row.try_get::<_, Option<&str>>(i).ok()?;
                     let v = if trim { v.map(str::trim_end) } else { v };
-                    bytes += v.map_or(0, str::len);
-                    values.push(v);
+                    values.extend_from_slice(v.unwrap_or_default().as_bytes());
+                    offsets.push(i32::try_from(values.len()).ok()?);
+                    valid.push(v.is_some());
                 }
-                let mut b = StringBuilder::with_capacity(rows.len(), bytes);
-                for v in values {
-                    b.append_option(v);
-                }
-                Arc::new(b.finish())
+                Arc::new(
+                    StringArray::try_new(
+                        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                        Buffer::from_vec(values),
+                        nulls(valid),
+                    )
+                    .ok()?,
+                )
             }
             (&Type::NUMERIC, &DataType::Decimal128(precision, scale))
                 if precision <= MAX_DECIMAL_DIGITS && scale >= 0 =>
             {
-                let mut b = Decimal128Builder::with_capacity(rows.len())
-                    .with_precision_and_scale(precision, scale)
-                    .ok()?;
                 let limit = 10i128.pow(u32::from(precision));
-                for row in rows {
-                    match row.try_get::<_, Option<Numeric>>(i).ok()? {
-                        Some(n) => {
-                            let m = n.mantissa(scale as u32)?;
-                            if m.abs() >= limit {
-                                return None;
-                            }
-                            b.append_value(m);
-                        }
-                        None => b.append_null(),
-                    }
-                }
-                Arc::new(b.finish())
+                let exact = |n: Numeric| n.mantissa(scale as u32).filter(|m| m.abs() < limit);
+                Arc::new(
+                    primitive::<Decimal128Type, Numeric>(rows, i, exact)?
+                        .with_precision_and_scale(precision, scale)
+                        .ok()?,
+                )
             }
             _ => return None,
         };
@@ -182,6 +155,41 @@ pub fn fast(rows: &[Row], rows_schema: &SchemaRef, schema: &SchemaRef) -> Option
     }
     let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
     RecordBatch::try_new_with_options(Arc::clone(schema), arrays, &options).ok()
+}
+
+/// Column `i` of `rows` read as `V` and made an Arrow value by `native` (`None`: not exactly).
+fn primitive<'r, T, V>(
+    rows: &'r [Row],
+    i: usize,
+    native: impl Fn(V) -> Option<T::Native>,
+) -> Option<PrimitiveArray<T>>
+where
+    T: ArrowPrimitiveType,
+    V: FromSql<'r>,
+{
+    let mut values = Vec::with_capacity(rows.len());
+    let mut valid = Vec::with_capacity(rows.len());
+    for row in rows {
+        match row.try_get::<_, Option<V>>(i).ok()? {
+            Some(v) => {
+                values.push(native(v)?);
+                valid.push(true);
+            }
+            None => {
+                values.push(T::Native::default());
+                valid.push(false);
+            }
+        }
+    }
+    Some(PrimitiveArray::new(
+        ScalarBuffer::from(values),
+        nulls(valid),
+    ))
+}
+
+/// A null buffer, if any value is null.
+fn nulls(valid: Vec<bool>) -> Option<NullBuffer> {
+    valid.contains(&false).then(|| NullBuffer::from(valid))
 }
 
 /// A `numeric` as Postgres sends it in binary: digits in base 10,000, the weight of the first

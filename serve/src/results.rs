@@ -174,10 +174,10 @@ pub fn decode_cursor(cursor: &str) -> Option<usize> {
 }
 
 /// Rows of a batch as JSON objects (nulls written as `null`), each with the length of its JSON
-/// text (what it adds to a page). Each value is written by Arrow's JSON writer's own encoder for
-/// its column (so the text is the writer's); the rows are put together here, which for a
-/// page's few rows costs less than the writer's whole-batch setup.
-/// Each row also comes with where its values are in its text (see [`Page::cells`]).
+/// text (what it adds to a page) and where its values are in it (see [`Page::cells`]). Each
+/// value is written by Arrow's JSON writer's own encoder for its column, so the text is the
+/// writer's; the rows are put together here, which for a page's few rows costs less than the
+/// writer's whole-batch setup.
 pub fn batch_rows(batch: &RecordBatch) -> Result<Vec<BatchRow>, RuntimeError> {
     let options = arrow::json::writer::EncoderOptions::default().with_explicit_nulls(true);
     let schema = batch.schema();

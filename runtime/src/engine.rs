@@ -662,7 +662,6 @@ pub struct DirectRun {
 }
 
 /// A planned tool statement, before its arguments are bound.
-#[derive(Clone)]
 struct Planned {
     at: std::time::Instant,
     plan: LogicalPlan,

@@ -45,16 +45,28 @@ pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
 type McpService = StreamableHttpService<McpHandler, LocalSessionManager>;
 
+/// What every handler shares, behind one `Arc`: axum clones a handler's state for each request,
+/// and cloning rmcp's service (its config, cancellation token and boxed factory) every time cost
+/// about 5% of a tool call.
 #[derive(Clone)]
-struct AppState {
+struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+struct Shared {
     service: Arc<Service>,
     cancel: CancellationToken,
     /// rmcp's service for `/mcp`.
     root: McpService,
-    toolsets: Arc<Mutex<HashMap<String, McpService>>>,
+    toolsets: Mutex<HashMap<String, McpService>>,
     /// The hosts MCP requests may name (rmcp's DNS-rebinding allowlist, which the direct path
     /// follows too).
-    allowed_hosts: Arc<mcp_direct::AllowedHosts>,
+    allowed_hosts: mcp_direct::AllowedHosts,
 }
 
 fn mcp_config(cancel: &CancellationToken) -> StreamableHttpServerConfig {
@@ -83,16 +95,14 @@ pub fn router(service: Arc<Service>, cancel: CancellationToken) -> Router {
         service.options.toolset.clone(),
         &cancel,
     );
-    let allowed_hosts = Arc::new(mcp_direct::AllowedHosts::new(
-        &mcp_config(&cancel).allowed_hosts,
-    ));
-    let state = AppState {
+    let allowed_hosts = mcp_direct::AllowedHosts::new(&mcp_config(&cancel).allowed_hosts);
+    let state = AppState(Arc::new(Shared {
         service,
         cancel,
         root,
-        toolsets: Arc::new(Mutex::new(HashMap::new())),
+        toolsets: Mutex::new(HashMap::new()),
         allowed_hosts,
-    };
+    }));
     Router::new()
         .route("/v1/sources", get(sources))
         .route("/v1/tools", get(list_tools))

@@ -20,7 +20,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rmcp::model::NumberOrString;
 use serde::Deserialize;
@@ -30,6 +30,11 @@ use crate::{served_tool, Service};
 
 /// The only protocol revision answered here (the stateless one).
 const REVISION: &str = "2026-07-28";
+// (names made once: looking a header up by a `&str` parses the name on every call)
+const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+const MCP_METHOD: HeaderName = HeaderName::from_static("mcp-method");
+const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
+const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 /// Bodies up to this size are read here; larger ones go to rmcp unread.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -198,28 +203,28 @@ fn plain_call_headers<'h>(
     if method != Method::POST {
         return None;
     }
-    let one = |name: &str| -> Option<&'h str> {
+    let one = |name: &HeaderName| -> Option<&'h str> {
         let mut values = headers.get_all(name).iter();
         let first = values.next()?.to_str().ok()?;
         values.next().is_none().then_some(first)
     };
-    if one("mcp-protocol-version")? != REVISION || one("mcp-method")? != "tools/call" {
+    if one(&MCP_PROTOCOL_VERSION)? != REVISION || one(&MCP_METHOD)? != "tools/call" {
         return None;
     }
-    let tool = one("mcp-name")?;
-    if headers.contains_key("mcp-session-id") || headers.contains_key(header::ORIGIN) {
+    let tool = one(&MCP_NAME)?;
+    if headers.contains_key(&MCP_SESSION_ID) || headers.contains_key(header::ORIGIN) {
         return None;
     }
     if headers.keys().any(|k| k.as_str().starts_with("mcp-param-")) {
         return None;
     }
-    let content_type = one(header::CONTENT_TYPE.as_str())?;
+    let content_type = one(&header::CONTENT_TYPE)?;
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/json") {
         return None;
     }
     // both media types named plainly (no parameters: a weight of 0 would refuse one)
-    let accept = one(header::ACCEPT.as_str())?;
+    let accept = one(&header::ACCEPT)?;
     if accept.contains(';') || accept.contains('"') {
         return None;
     }
@@ -229,13 +234,11 @@ fn plain_call_headers<'h>(
     {
         return None;
     }
-    let length: usize = one(header::CONTENT_LENGTH.as_str())?.parse().ok()?;
+    let length: usize = one(&header::CONTENT_LENGTH)?.parse().ok()?;
     if length > MAX_BODY {
         return None;
     }
-    allowed_hosts
-        .allows(one(header::HOST.as_str())?)
-        .then_some(tool)
+    allowed_hosts.allows(one(&header::HOST)?).then_some(tool)
 }
 
 /// An endpoint's DNS-rebinding allowlist (rmcp's `StreamableHttpServerConfig::allowed_hosts`),

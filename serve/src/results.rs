@@ -4,9 +4,11 @@
 //! computed by running the tool and skipping the rows of the pages before it: paging is
 //! stateless, so it is stable when the tool's SQL orders its rows.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
 
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use base64::Engine as _;
 use futures::StreamExt;
@@ -30,7 +32,8 @@ pub struct Column {
 /// A page of a result.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page {
-    pub columns: Vec<Column>,
+    #[serde(serialize_with = "slice")]
+    pub columns: Arc<[Column]>,
     /// Each row a JSON object, as written from the Arrow batch (sent on as it is).
     pub rows: Vec<Box<RawValue>>,
     /// Where each row's values are in its JSON text (byte ranges, in column order), when the
@@ -40,6 +43,40 @@ pub struct Page {
     /// True when more rows follow (fetch them with `next_cursor`).
     pub truncated: bool,
     pub next_cursor: Option<String>,
+}
+
+fn slice<S: serde::Serializer>(columns: &Arc<[Column]>, s: S) -> Result<S::Ok, S::Error> {
+    columns.as_ref().serialize(s)
+}
+
+/// The columns of a result's schema, made once per schema and thread: a tool's result has the
+/// same schema (the same `Arc`) on every call, and naming its types costs a few allocations a
+/// column.
+fn columns_of(schema: &SchemaRef) -> Arc<[Column]> {
+    type Made = (Weak<Schema>, Arc<[Column]>);
+    const KEPT: usize = 16;
+    thread_local! {
+        static MADE: RefCell<Vec<Made>> = const { RefCell::new(Vec::new()) };
+    }
+    MADE.with_borrow_mut(|made| {
+        // (a `Weak` keeps the key's address from being reused while it is here)
+        if let Some(i) = made
+            .iter()
+            .position(|(k, _)| std::ptr::eq(k.as_ptr(), Arc::as_ptr(schema)))
+        {
+            let found = made.remove(i);
+            let columns = Arc::clone(&found.1);
+            made.push(found);
+            return columns;
+        }
+        made.retain(|(k, _)| k.strong_count() > 0);
+        if made.len() >= KEPT {
+            made.remove(0);
+        }
+        let columns: Arc<[Column]> = columns(schema).into();
+        made.push((Arc::downgrade(schema), Arc::clone(&columns)));
+        columns
+    })
 }
 
 /// How much of a result one page holds.
@@ -293,7 +330,7 @@ pub async fn page_of(
     }
     let next_cursor = truncated.then(|| encode_cursor(offset + rows.len()));
     Ok(Page {
-        columns: columns(&schema),
+        columns: columns_of(&schema),
         rows,
         cells,
         truncated,
@@ -306,14 +343,20 @@ pub async fn page_of(
 /// line saying how to get more.
 pub fn page_text(page: &Page) -> String {
     const WIDEST: usize = 60;
-    let cell = |raw: &str| -> String {
+    // (borrowed from the row's text unless a string has escapes to undo)
+    fn cell(raw: &str) -> Cow<'_, str> {
         match raw {
-            "null" => String::new(),
-            t if t.starts_with('"') => serde_json::from_str::<String>(t).unwrap_or_default(),
-            t => t.to_string(),
+            "null" => Cow::Borrowed(""),
+            t if t.len() >= 2 && t.starts_with('"') && !t.contains('\\') => {
+                Cow::Borrowed(&t[1..t.len() - 1])
+            }
+            t if t.starts_with('"') => {
+                Cow::Owned(serde_json::from_str::<String>(t).unwrap_or_default())
+            }
+            t => Cow::Borrowed(t),
         }
-    };
-    let cells: Vec<Vec<String>> = page
+    }
+    let cells: Vec<Vec<Cow<'_, str>>> = page
         .rows
         .iter()
         .enumerate()
@@ -324,7 +367,7 @@ pub fn page_text(page: &Page) -> String {
                 .collect(),
             // (rows from elsewhere: parsed; a row is an object, anything else has no cells)
             _ => {
-                let values: std::collections::HashMap<std::borrow::Cow<'_, str>, &RawValue> =
+                let values: std::collections::HashMap<Cow<'_, str>, &RawValue> =
                     serde_json::from_str(r.get()).unwrap_or_default();
                 page.columns
                     .iter()
@@ -373,7 +416,7 @@ pub fn page_text(page: &Page) -> String {
     };
     line(&mut page.columns.iter().map(|c| c.name.as_str()));
     for row in &cells {
-        line(&mut row.iter().map(String::as_str));
+        line(&mut row.iter().map(|c| c.as_ref()));
     }
     let n = page.rows.len();
     out.push_str(&format!("({n} row{})", if n == 1 { "" } else { "s" }));
@@ -470,7 +513,7 @@ mod tests {
         assert!(rows.iter().all(|(r, n, _)| *n == r.get().len() + 1));
         // the text table from the values' places is the one from the parsed rows
         let mut page = Page {
-            columns: columns(&batch.schema()),
+            columns: columns(&batch.schema()).into(),
             rows: rows.iter().map(|(r, ..)| r.clone()).collect(),
             cells: rows.iter().map(|(.., c)| c.clone()).collect(),
             truncated: false,
@@ -487,6 +530,31 @@ mod tests {
     }
 
     #[test]
+    fn a_schemas_columns_are_made_once_and_match_it() {
+        use arrow::datatypes::Field;
+        let schema = |ty| Arc::new(Schema::new(vec![Field::new("a", ty, true)]));
+        let (ints, floats) = (schema(DataType::Int64), schema(DataType::Float64));
+        let first = columns_of(&ints);
+        assert!(Arc::ptr_eq(&first, &columns_of(&ints)));
+        assert_eq!(first.as_ref(), columns(&ints).as_slice());
+        // an equal schema in another `Arc`, and another schema, get their own
+        let again = schema(DataType::Int64);
+        assert_eq!(columns_of(&again).as_ref(), first.as_ref());
+        assert_eq!(columns_of(&floats).as_ref(), columns(&floats).as_slice());
+        assert_ne!(columns_of(&floats).as_ref(), first.as_ref());
+        // more schemas than are kept: each still gets its own columns
+        for i in 0..40 {
+            let s = Arc::new(Schema::new(vec![Field::new(
+                format!("c{i}"),
+                DataType::Utf8,
+                true,
+            )]));
+            assert_eq!(columns_of(&s)[0].name, format!("c{i}"));
+        }
+        assert!(Arc::ptr_eq(&columns_of(&ints), &columns_of(&ints)));
+    }
+
+    #[test]
     fn a_page_as_text_is_an_aligned_table() {
         let row = |t: &str| RawValue::from_string(t.to_string()).unwrap();
         let long = "x".repeat(70);
@@ -496,7 +564,7 @@ mod tests {
                     name: n.into(),
                     ty: "string".into(),
                 })
-                .to_vec(),
+                .into(),
             rows: vec![
                 row(r#"{"id":1,"name":"a \"q\" é","balance":873076.00,"tags":["x",null]}"#),
                 row(&format!(

@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::sync::{Arc, Weak};
 
 use arrow::datatypes::{DataType, Schema, SchemaRef};
@@ -398,16 +399,19 @@ pub fn page_text(page: &Page) -> String {
             if i > 0 {
                 out.push_str(" | ");
             }
-            let mut n = 0;
-            for (k, ch) in v.chars().enumerate() {
-                if k == WIDEST - 1 && v.chars().count() > WIDEST {
-                    out.push('…');
-                    n += 1;
-                    break;
+            let n = match v.char_indices().nth(WIDEST) {
+                None => {
+                    out.push_str(v);
+                    v.chars().count()
                 }
-                out.push(ch);
-                n += 1;
-            }
+                // longer than WIDEST: cut, marked by an ellipsis
+                Some(_) => {
+                    let cut = v.char_indices().nth(WIDEST - 1).map_or(v.len(), |(i, _)| i);
+                    out.push_str(&v[..cut]);
+                    out.push('…');
+                    WIDEST
+                }
+            };
             out.extend(std::iter::repeat_n(' ', w.saturating_sub(n)));
         }
         let kept = out[start..].trim_end().len();
@@ -419,7 +423,12 @@ pub fn page_text(page: &Page) -> String {
         line(&mut row.iter().map(|c| c.as_ref()));
     }
     let n = page.rows.len();
-    out.push_str(&format!("({n} row{})", if n == 1 { "" } else { "s" }));
+    match n {
+        1 => out.push_str("(1 row)"),
+        n => {
+            let _ = write!(out, "({n} rows)");
+        }
+    }
     if let Some(c) = &page.next_cursor {
         out.push_str(&format!(
             "\n(truncated: call again with cursor = \"{c}\" for the next rows)"

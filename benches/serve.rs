@@ -77,7 +77,9 @@ fn print(name: &str, s: &Stats, base: Option<&Stats>) {
     );
 }
 
-fn pgbench(dir: &Path) -> Stats {
+/// A pgbench run; with `log`, its per-transaction log gives the percentiles (writing it costs
+/// pgbench a little, so the rounds run without it and use its throughput alone).
+fn pgbench(dir: &Path, log: bool) -> Stats {
     let script = dir.join("point.sql");
     std::fs::write(
         &script,
@@ -103,7 +105,9 @@ fn pgbench(dir: &Path) -> Stats {
             "-j",
             "2",
         ])
-        .args(["-T", &secs().to_string(), "-l", "-f"])
+        .args(["-T", &secs().to_string()])
+        .args(log.then_some("-l"))
+        .arg("-f")
         .arg(&script)
         .arg("test")
         .output()
@@ -338,6 +342,61 @@ fn wrk(dir: &Path, port: u16, name: &str, script: &str) -> Stats {
     }
 }
 
+/// How many rounds [`wrk_rounds`] runs (`WIDGETTDC_BENCH_ROUNDS`, default 3).
+fn rounds() -> usize {
+    std::env::var("WIDGETTDC_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+}
+
+/// The targets, judged round by round: each round runs pgbench, then wrk over HTTP, then wrk
+/// over MCP, so each of them is compared with a pgbench run of the same minute (on a shared
+/// machine the rate of all three drifts from one minute to the next). p50 is compared with
+/// pgbench's average latency, `clients / throughput` (what it prints as `latency average`).
+fn wrk_rounds(dir: &Path, port: u16) {
+    let n = rounds();
+    if n == 0 {
+        return;
+    }
+    println!("{n} rounds of pgbench, wrk HTTP, wrk MCP (share of that round's pgbench throughput; p50 against its average latency):");
+    let (mut http_share, mut http_p50, mut mcp_share, mut mcp_p50) =
+        (vec![], vec![], vec![], vec![]);
+    for round in 1..=n {
+        let pg = pgbench(dir, false);
+        let avg = 1000.0 * CLIENTS as f64 / pg.tps;
+        let http = wrk(dir, port, "http", HTTP_LUA);
+        let mcp = wrk(dir, port, "mcp", MCP_LUA);
+        println!(
+            "round {round}: pgbench {:.0}/s (average {avg:.3} ms) · HTTP {:.0}/s ({:.0}%), p50 {:.3} ms ({:.2}×) · MCP {:.0}/s ({:.0}%), p50 {:.3} ms ({:.2}×)",
+            pg.tps,
+            http.tps,
+            100.0 * http.tps / pg.tps,
+            http.p50,
+            http.p50 / avg,
+            mcp.tps,
+            100.0 * mcp.tps / pg.tps,
+            mcp.p50,
+            mcp.p50 / avg,
+        );
+        http_share.push(100.0 * http.tps / pg.tps);
+        http_p50.push(http.p50 / avg);
+        mcp_share.push(100.0 * mcp.tps / pg.tps);
+        mcp_p50.push(mcp.p50 / avg);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    println!(
+        "median of {n} rounds: HTTP {:.0}% of pgbench, p50 {:.2}× · MCP {:.0}% of pgbench, p50 {:.2}× (targets: ≥ 60%, ≤ 1.5×)",
+        median(http_share),
+        median(http_p50),
+        median(mcp_share),
+        median(mcp_p50),
+    );
+}
+
 fn sse_bench(port: u16, pid: u32) {
     const CONNS: usize = 1000;
     let before = rss_kb(pid);
@@ -444,7 +503,7 @@ widgets:
         "point query by primary key, {CLIENTS} concurrent clients, {} s each:",
         secs()
     );
-    let pg = pgbench(&dir);
+    let pg = pgbench(&dir, true);
     print("pgbench -M prepared", &pg, None);
     let http = exec.block_on(http_load(port));
     print("widgettdc HTTP /v1/tools", &http, Some(&pg));
@@ -458,6 +517,7 @@ widgets:
             print("wrk HTTP /v1/tools", &http, Some(&pg));
             let mcp = wrk(&dir, port, "mcp", MCP_LUA);
             print("wrk MCP tools/call", &mcp, Some(&pg));
+            wrk_rounds(&dir, port);
         }
         false => println!("(wrk is not installed: `apt-get install wrk` for the C-client runs)"),
     }

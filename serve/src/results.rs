@@ -423,16 +423,12 @@ pub fn page_text(page: &Page) -> String {
         line(&mut row.iter().map(|c| c.as_ref()));
     }
     let n = page.rows.len();
-    match n {
-        1 => out.push_str("(1 row)"),
-        n => {
-            let _ = write!(out, "({n} rows)");
-        }
-    }
+    let _ = write!(out, "({n} row{})", if n == 1 { "" } else { "s" });
     if let Some(c) = &page.next_cursor {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "\n(truncated: call again with cursor = \"{c}\" for the next rows)"
-        ));
+        );
     }
     out
 }

@@ -59,6 +59,7 @@ struct Envelope<'a> {
     params: Params<'a>,
 }
 
+/// A JSON-RPC id: an integer that fits an `i64`, or a string (anything else goes to rmcp).
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Id<'a> {
@@ -412,6 +413,8 @@ mod tests {
         assert_eq!(args.get("a"), Some(&Value::from(1)));
         let (id, ..) = take(body(r#""x\"y""#, &format!(r#""name":"t",{meta}"#))).unwrap();
         assert_eq!(id, NumberOrString::String("x\"y".into()));
+        let (id, ..) = take(body("-3", &format!(r#""name":"t",{meta}"#))).unwrap();
+        assert_eq!(id, NumberOrString::Number(-3));
         let client =
             r#""io.modelcontextprotocol/clientInfo":{"name":"c","version":"1","title":"C"}"#;
         let meta_with_client = format!("{},{client}}}", &meta[..meta.len() - 1]);
@@ -420,6 +423,8 @@ mod tests {
             body("7", &format!(r#""name":"u",{meta}"#)),
             body("1.5", &format!(r#""name":"t",{meta}"#)),
             body("null", &format!(r#""name":"t",{meta}"#)),
+            body("18446744073709551615", &format!(r#""name":"t",{meta}"#)),
+            body("{}", &format!(r#""name":"t",{meta}"#)),
             body("7", &format!(r#""name":"t","arguments":[1],{meta}"#)),
             body("7", &format!(r#""name":"t","task":{{}},{meta}"#)),
             body(

@@ -12,7 +12,8 @@
 //!    - both again from `wrk -t 2 -c 32` (a load generator written in C, as pgbench is; the Rust
 //!      clients above share the 2 cores with the server and Postgres), each response checked
 //!      (a row; for MCP `isError: false`). MCP requests are stateless 2026-07-28 `tools/call`s.
-//!      Targets: p50 ≤ 1.5× pgbench, throughput ≥ 60% of pgbench.
+//!      Targets: p50 ≤ 1.5× pgbench, throughput ≥ 60% of pgbench. They are judged by the median
+//!      of rounds (see [`wrk_rounds`]); the bench exits with status 1 when a median misses one.
 //! 2. A widget's events endpoint with 1,000 Server-Sent Events connections held open: the server's
 //!    resident memory per connection, and the p50/p99 of `GET /v1/widgets/{name}` meanwhile.
 
@@ -28,6 +29,10 @@ use common::{psql, serve};
 
 const ROWS: i64 = 100_000;
 const CLIENTS: usize = 32;
+/// The targets: throughput at least this share (%) of pgbench's...
+const TARGET_SHARE: f64 = 60.0;
+/// ...and a p50 at most this many times pgbench's average latency.
+const TARGET_P50: f64 = 1.5;
 
 fn secs() -> u64 {
     std::env::var("WIDGETTDC_BENCH_SECS")
@@ -366,10 +371,11 @@ fn rounds() -> usize {
 /// over MCP, so each of them is compared with a pgbench run of the same minute (on a shared
 /// machine the rate of all three drifts from one minute to the next). p50 is compared with
 /// pgbench's average latency, `clients / throughput` (what it prints as `latency average`).
-fn wrk_rounds(dir: &Path, port: u16) {
+/// Returns whether the medians meet the targets (`None` with no rounds).
+fn wrk_rounds(dir: &Path, port: u16) -> Option<bool> {
     let n = rounds();
     if n == 0 {
-        return;
+        return None;
     }
     println!("{n} rounds of pgbench, wrk HTTP, wrk MCP (share of that round's pgbench throughput; p50 against its average latency):");
     let (mut http_share, mut http_p50, mut mcp_share, mut mcp_p50) =
@@ -400,13 +406,20 @@ fn wrk_rounds(dir: &Path, port: u16) {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
-    println!(
-        "median of {n} rounds: HTTP {:.0}% of pgbench, p50 {:.2}× · MCP {:.0}% of pgbench, p50 {:.2}× (targets: ≥ 60%, ≤ 1.5×)",
+    let (http_share, http_p50, mcp_share, mcp_p50) = (
         median(http_share),
         median(http_p50),
         median(mcp_share),
         median(mcp_p50),
     );
+    let met = |share: f64, p50: f64| share >= TARGET_SHARE && p50 <= TARGET_P50;
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!(
+        "median of {n} rounds: HTTP {http_share:.0}% of pgbench, p50 {http_p50:.2}× ({}) · MCP {mcp_share:.0}% of pgbench, p50 {mcp_p50:.2}× ({}) (targets: ≥ {TARGET_SHARE}%, ≤ {TARGET_P50}×)",
+        verdict(met(http_share, http_p50)),
+        verdict(met(mcp_share, mcp_p50)),
+    );
+    Some(met(http_share, http_p50) && met(mcp_share, mcp_p50))
 }
 
 fn sse_bench(port: u16, pid: u32) {
@@ -523,18 +536,25 @@ widgets:
     print("widgettdc MCP tools/call", &mcp, Some(&pg));
     // the same calls from a load generator written in C, as pgbench is: the clients above are
     // Rust (reqwest, rmcp) and take a share of the same 2 cores
-    match wrk_available() {
+    let verdict = match wrk_available() {
         true => {
             let http = wrk(&dir, port, "http", HTTP_LUA);
             print("wrk HTTP /v1/tools", &http, Some(&pg));
             let mcp = wrk(&dir, port, "mcp", MCP_LUA);
             print("wrk MCP tools/call", &mcp, Some(&pg));
-            wrk_rounds(&dir, port);
+            wrk_rounds(&dir, port)
         }
-        false => println!("(wrk is not installed: `apt-get install wrk` for the C-client runs)"),
-    }
+        false => {
+            println!("(wrk is not installed: `apt-get install wrk` for the C-client runs)");
+            None
+        }
+    };
     sse_bench(port, server.child.id());
     drop(server);
     psql("DROP SCHEMA IF EXISTS bench_serve CASCADE");
     let _ = std::fs::remove_dir_all(&dir);
+    if verdict == Some(false) {
+        eprintln!("the median of the rounds missed a target (see above)");
+        std::process::exit(1);
+    }
 }

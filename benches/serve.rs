@@ -251,8 +251,8 @@ async fn mcp_load(port: u16) -> Stats {
 ///
 /// Each request is its head (request line and headers, made once by `wrk.format`) and a fresh
 /// body, with its length. (`wrk.format` itself, called for every request, rebuilds the head from
-/// the headers table each time: about 3 µs of wrk's CPU per request, taken from the 2 cores the
-/// server shares with it; pgbench makes its next statement in C.)
+/// the headers table each time: 2–4 µs of wrk's CPU per request (docs/serve.md, run 14), taken
+/// from the 2 cores the server shares with it; pgbench makes its next statement in C.)
 const HTTP_LUA: &str = r#"
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"

@@ -248,26 +248,18 @@ async fn mcp_load(port: u16) -> Stats {
 }
 
 /// `POST /v1/tools/account` with a random id; a response that is not a row counts as bad.
-///
-/// Each request is its head (request line and headers, made once by `wrk.format`) and a fresh
-/// body, with its length. (`wrk.format` itself, called for every request, rebuilds the head from
-/// the headers table each time: 2–4 µs of wrk's CPU per request (docs/serve.md, run 14), taken
-/// from the 2 cores the server shares with it; pgbench makes its next statement in C.)
 const HTTP_LUA: &str = r#"
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-local head
 request = function()
-  head = head or wrk.format(nil, "/v1/tools/account"):sub(1, -3) .. "Content-Length: "
-  local body = '{"id": ' .. math.random(1, ROWS) .. '}'
-  return head .. #body .. "\r\n\r\n" .. body
+  return post("/v1/tools/account", '{"id": ' .. math.random(1, ROWS) .. '}')
 end
 check = function(body) return string.find(body, '"rows":[{"id":', 1, true) end
 "#;
 
 /// A stateless MCP `tools/call` (2026-07-28: the protocol version, client info and
-/// capabilities in each request's `_meta`, the standard `Mcp-Method`/`Mcp-Name` headers), made
-/// as in [`HTTP_LUA`], with a new JSON-RPC id each time.
+/// capabilities in each request's `_meta`, the standard `Mcp-Method`/`Mcp-Name` headers), with a
+/// new JSON-RPC id each time.
 const MCP_LUA: &str = r#"
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -275,15 +267,29 @@ wrk.headers["Accept"] = "application/json, text/event-stream"
 wrk.headers["MCP-Protocol-Version"] = "2026-07-28"
 wrk.headers["Mcp-Method"] = "tools/call"
 wrk.headers["Mcp-Name"] = "account"
-local head
 local n = 0
 request = function()
-  head = head or wrk.format(nil, "/mcp"):sub(1, -3) .. "Content-Length: "
   n = n + 1
-  local body = '{"jsonrpc":"2.0","id":' .. n .. ',"method":"tools/call","params":{"name":"account","arguments":{"id":' .. math.random(1, ROWS) .. '},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"wrk","version":"4"},"io.modelcontextprotocol/clientCapabilities":{}}}}'
-  return head .. #body .. "\r\n\r\n" .. body
+  return post("/mcp", '{"jsonrpc":"2.0","id":' .. n .. ',"method":"tools/call","params":{"name":"account","arguments":{"id":' .. math.random(1, ROWS) .. '},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"wrk","version":"4"},"io.modelcontextprotocol/clientCapabilities":{}}}}')
 end
 check = function(body) return string.find(body, '"isError":false', 1, true) and string.find(body, '"rows":[{"id":', 1, true) end
+"#;
+
+/// `post(path, body)`: a request, its head (request line and headers) made once per path by
+/// `wrk.format` and a fresh body added with its length. (`wrk.format` itself, called for every
+/// request, rebuilds the head from the headers table each time: 2–4 µs of wrk's CPU per request
+/// (docs/serve.md, run 14), taken from the 2 cores the server shares with it; pgbench makes its
+/// next statement in C.)
+const WRK_POST_LUA: &str = r#"
+local heads = {}
+post = function(path, body)
+  local head = heads[path]
+  if not head then
+    head = wrk.format(nil, path):sub(1, -3) .. "Content-Length: "
+    heads[path] = head
+  end
+  return head .. #body .. "\r\n\r\n" .. body
+end
 "#;
 
 /// Counts bad responses per thread and prints the total when the run is done.
@@ -314,7 +320,7 @@ fn wrk_available() -> bool {
 /// A `wrk -t 2 -c 32` run (as `pgbench -j 2 -c 32`) with `script`; every response checked.
 fn wrk(dir: &Path, port: u16, name: &str, script: &str) -> Stats {
     let path = dir.join(format!("{name}.lua"));
-    let script = format!("ROWS = {ROWS}\n{script}\n{WRK_CHECK_LUA}");
+    let script = format!("ROWS = {ROWS}\n{WRK_POST_LUA}\n{script}\n{WRK_CHECK_LUA}");
     std::fs::write(&path, script).unwrap();
     let started = Instant::now();
     let out = Command::new("wrk")

@@ -463,7 +463,7 @@ impl Database {
             (Factory::Postgres(f, pool), _) => f
                 .table_provider(reference)
                 .await
-                .map(|t| super::pg_estimate::table(t, pool)),
+                .map(|t| super::pg_estimate::table(t, pool, &self.source)),
             (Factory::Mysql(_, pool), Some(timeout)) => {
                 let flavor = self.flavor().await?;
                 super::mysql_timeout::table(pool, reference, flavor, timeout).await

@@ -22,6 +22,7 @@ pub mod learnt;
 pub mod mcp;
 pub mod mysql_timeout;
 pub mod pg_estimate;
+pub mod pg_fetch;
 pub mod pg_learnt;
 pub mod pg_listen;
 pub mod pg_pipeline;

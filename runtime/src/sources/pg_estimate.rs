@@ -45,6 +45,7 @@ pub struct Estimated {
 pub fn table(
     provider: Arc<dyn TableProvider>,
     pool: &Arc<PostgresConnectionPool>,
+    source_name: &str,
 ) -> Arc<dyn TableProvider> {
     let Some(adaptor) = provider.downcast_ref::<FederatedTableProviderAdaptor>() else {
         return provider;
@@ -54,8 +55,16 @@ pub fn table(
     else {
         return provider;
     };
-    let estimated = Arc::new(Wrapped {
+    // the statements' rows are fetched and converted here (`pg_fetch.rs`)
+    let fetched = Arc::new(Wrapped {
         inner: Arc::clone(&source.provider.executor),
+        hooks: super::pg_fetch::Fetch {
+            pool: Arc::clone(pool),
+            source: source_name.to_string(),
+        },
+    });
+    let estimated = Arc::new(Wrapped {
+        inner: fetched as Arc<dyn SQLExecutor>,
         hooks: Estimated {
             pool: Arc::clone(pool),
             kept: Mutex::new(HashMap::new()),

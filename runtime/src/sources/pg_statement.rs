@@ -584,7 +584,7 @@ impl PgStatement {
 }
 
 /// A failure of the statement, naming the source.
-fn error(source: &str, e: &dyn std::fmt::Display, code: Code) -> DataFusionError {
+pub(crate) fn error(source: &str, e: &dyn std::fmt::Display, code: Code) -> DataFusionError {
     let message = format!("postgres source `{source}`: {e}");
     let help = if message.contains("statement timeout") {
         "the database stopped the query at the source's `timeout:`: filter more, or raise it"
@@ -626,7 +626,7 @@ fn stale(e: &tokio_postgres::Error) -> bool {
 }
 
 /// The server's own message when there is one (tokio-postgres's `Display` says only "db error").
-fn postgres_message(e: &tokio_postgres::Error) -> String {
+pub(crate) fn postgres_message(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_string(),
         None => e.to_string(),

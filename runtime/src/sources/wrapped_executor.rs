@@ -2,8 +2,9 @@
 //! does: the wrapper hands everything to the executor it wraps (name, compute context, dialect,
 //! analyzers, table listing) except what its [`Hooks`] change — the statement it sends, or the
 //! statistics of a sub-plan. Used for MySQL's time limits (`mysql_timeout.rs`), Postgres's row
-//! estimates (`pg_estimate.rs`) and for catching the SQL a sub-plan becomes (`direct.rs`), and
-//! adding what joins learn at run time to Postgres statements (`pg_learnt.rs`).
+//! estimates (`pg_estimate.rs`) and for catching the SQL a sub-plan becomes (`direct.rs`),
+//! adding what joins learn at run time to Postgres statements (`pg_learnt.rs`), and fetching
+//! Postgres rows (`pg_fetch.rs`).
 
 use std::sync::Arc;
 

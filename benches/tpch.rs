@@ -8,6 +8,11 @@
 //! compared with DuckDB's. Per-query medians of `WIDGETTDC_TPCH_RUNS` runs (default 3) after a
 //! warm-up run; widgettdc and DataFusion runs are interleaved.
 //!
+//! A second DuckDB column is DuckDB federated as widgettdc is (the same Parquet files, the same
+//! Postgres schema, the same SQLite file, through its postgres_scanner and sqlite_scanner
+//! extensions). Those extensions come from PyPI as wheels built for DuckDB 1.5.5, so the bench
+//! makes a virtualenv with that DuckDB and both wheels in the data directory the first time.
+//!
 //! Environment: `WIDGETTDC_TPCH_SF` (default 1), `WIDGETTDC_BENCH_DIR` (where the generated
 //! data is kept between runs; default the system temp dir), `WIDGETTDC_TPCH_QUERIES` (e.g.
 //! `q11,q16`: only these; the totals are then of these).
@@ -17,11 +22,16 @@ mod pg;
 #[path = "../tests/support/tpch.rs"]
 mod tpch;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use widgettdc_runtime::{Options, Runtime};
+
+// The allocator the `widgettdc` binary runs with (src/main.rs), as datafusion-cli and the
+// DataFusion Python wheel run with it too: both engines here share it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -30,6 +40,60 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// The median of a DuckDB run's times (seconds, as `duckdb_tpch.py` prints them), in ms.
+fn median_ms(seconds: &serde_json::Value) -> f64 {
+    let mut v: Vec<f64> = seconds
+        .as_array()
+        .expect("a list of times")
+        .iter()
+        .map(|v| v.as_f64().expect("a time in seconds") * 1000.0)
+        .collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// A Python with DuckDB 1.5.5 and its postgres_scanner and sqlite_scanner extension wheels (the
+/// newest DuckDB those wheels are built for), made once as a virtualenv under `dir`.
+fn duckdb_federated_python(dir: &Path) -> PathBuf {
+    let venv = dir.join("duckdb-1.5.5");
+    let python = venv.join("bin/python");
+    let ready = |python: &PathBuf| {
+        std::process::Command::new(python)
+            .args([
+                "-c",
+                "import duckdb, duckdb_extension_postgres_scanner, duckdb_extension_sqlite_scanner; \
+                 assert duckdb.__version__ == '1.5.5'",
+            ])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if ready(&python) {
+        return python;
+    }
+    let run = |cmd: &mut std::process::Command| {
+        let status = cmd.status().expect("the command starts");
+        assert!(status.success(), "{cmd:?} failed");
+    };
+    run(std::process::Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv));
+    run(std::process::Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "duckdb==1.5.5",
+        "duckdb-extension-postgres-scanner==1.5.5",
+        "duckdb-extension-sqlite-scanner==1.5.5",
+    ]));
+    assert!(
+        ready(&python),
+        "{} lacks DuckDB 1.5.5 or its extensions",
+        venv.display()
+    );
+    python
 }
 
 fn main() {
@@ -80,6 +144,25 @@ fn main() {
     );
     let duck: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&out.stdout).expect("DuckDB's times as JSON");
+    eprintln!("DuckDB federated (Parquet + Postgres + SQLite)...");
+    let fed_dir = base.join("duckdb-federated-answers");
+    let out = std::process::Command::new(duckdb_federated_python(base.parent().unwrap()))
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tpch/duckdb_tpch.py"))
+        .arg("time-federated")
+        .arg(&parquet)
+        .arg(schema)
+        .arg(&sqlite)
+        .arg(runs.to_string())
+        .arg(&fed_dir)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "federated duckdb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let duck_fed: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&out.stdout).expect("federated DuckDB's times as JSON");
 
     let exec = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -103,13 +186,13 @@ fn main() {
 
     println!(
         "TPC-H SF{sf}, {runs} runs per query (median), widgettdc federated (Parquet + Postgres + SQLite) \
-         vs DataFusion and DuckDB over all-Parquet"
+         vs DataFusion and DuckDB over all-Parquet, and DuckDB 1.5.5 federated as widgettdc is"
     );
     println!(
-        "{:<5} {:>12} {:>12} {:>12} {:>8} {:>8}  answer",
-        "query", "widgettdc", "DataFusion", "DuckDB", "vs DF", "vs Duck"
+        "{:<5} {:>12} {:>12} {:>12} {:>12} {:>8} {:>8} {:>8}  answer",
+        "query", "widgettdc", "DataFusion", "DuckDB", "DuckDB fed", "vs DF", "vs Duck", "vs fed"
     );
-    let (mut total_ours, mut total_df, mut total_duck) = (0.0, 0.0, 0.0);
+    let (mut total_ours, mut total_df, mut total_duck, mut total_fed) = (0.0, 0.0, 0.0, 0.0);
     let mut wrong = Vec::new();
     let only: Option<Vec<String>> = std::env::var("WIDGETTDC_TPCH_QUERIES")
         .ok()
@@ -149,7 +232,8 @@ fn main() {
         let (_, ours_batches) = run_ours();
         let (_, plain_batches) = run_plain();
         let theirs = tpch::read_answer(&duck_dir.join(format!("{name}.csv")));
-        let verdict = match (
+        let federated_duck = tpch::read_answer(&fed_dir.join(format!("{name}.csv")));
+        let mut verdict = match (
             tpch::same_answer(&tpch::cells(&ours_batches), &theirs),
             tpch::same_answer(&tpch::cells(&plain_batches), &theirs),
         ) {
@@ -160,33 +244,33 @@ fn main() {
             }
             (Ok(()), Err(e)) => format!("same; DataFusion differs: {e}"),
         };
+        if let Err(e) = tpch::same_answer(&federated_duck, &theirs) {
+            verdict.push_str(&format!("; federated DuckDB differs: {e}"));
+        }
         let (mut ours, mut df) = (Vec::new(), Vec::new());
         for _ in 0..runs {
             ours.push(run_ours().0);
             df.push(run_plain().0);
         }
         let (o, d) = (ms(median(ours)), ms(median(df)));
-        let mut dk: Vec<f64> = duck[&name]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() * 1000.0)
-            .collect();
-        dk.sort_by(|a, b| a.total_cmp(b));
-        let k = dk[dk.len() / 2];
+        let (k, f) = (median_ms(&duck[&name]), median_ms(&duck_fed[&name]));
         total_ours += o;
         total_df += d;
         total_duck += k;
+        total_fed += f;
         println!(
-            "{name:<5} {o:>10.1}ms {d:>10.1}ms {k:>10.1}ms {:>7.2}x {:>7.2}x  {verdict}",
+            "{name:<5} {o:>10.1}ms {d:>10.1}ms {k:>10.1}ms {f:>10.1}ms {:>7.2}x {:>7.2}x {:>7.2}x  {verdict}",
             o / d,
-            o / k
+            o / k,
+            o / f
         );
     }
     println!(
-        "total {total_ours:>10.1}ms {total_df:>10.1}ms {total_duck:>10.1}ms {:>7.2}x {:>7.2}x  (targets: <= 1.5x DataFusion, <= 2x DuckDB)",
+        "total {total_ours:>10.1}ms {total_df:>10.1}ms {total_duck:>10.1}ms {total_fed:>10.1}ms {:>7.2}x {:>7.2}x {:>7.2}x  \
+         (targets: <= 1.5x DataFusion, <= 2x DuckDB)",
         total_ours / total_df,
-        total_ours / total_duck
+        total_ours / total_duck,
+        total_ours / total_fed
     );
     drop(rt);
     assert!(

@@ -407,6 +407,15 @@ fn postgres_mariadb_sqlite_parquet_and_yaml_in_one_query() {
         text.contains(&format!("FROM \"{name}\".\"customers\"")),
         "{text}"
     );
+    // customers and targets (two schemas of one Postgres) join each other, not the tables
+    // written between them: Postgres runs their join as one statement
+    assert!(
+        text.lines().any(|l| l.contains("SQL:")
+            && l.contains("\"customers\"")
+            && l.contains("JOIN")
+            && l.contains("\"targets\"")),
+        "{text}"
+    );
 }
 
 #[test]

@@ -114,6 +114,9 @@ pub fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
         .iter()
         .flat_map(|f| std::iter::once(f.name().to_string()).chain(f.aliases().iter().cloned()))
         .collect::<Vec<_>>();
+    // the tables of one database that join each other are brought together first, so that
+    // federation sends their join to the database (`join_groups.rs`)
+    rules.push(Arc::new(crate::join_groups::GroupSourceJoins));
     rules.push(Arc::new(Federation::new(local)));
     rules
 }

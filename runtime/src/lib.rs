@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod federation;
+pub mod join_groups;
 pub mod output;
 pub mod params;
 pub mod schemas;

@@ -201,8 +201,12 @@ pub fn wrap(query: &str, schema: &Schema, conditions: &[String]) -> String {
 
 /// The Postgres conditions a row must meet to pass the filters as they are now.
 pub fn conditions(filters: &[Arc<dyn PhysicalExpr>], schema: &Schema) -> Vec<String> {
+    // a name two columns share (a join of two tables with a `region` each) is ambiguous in the
+    // wrapper: conditions on it are left out
+    let shared = |name: &str| schema.fields().iter().filter(|f| f.name() == name).count() > 1;
     supersets(filters, schema)
         .iter()
+        .filter(|e| !e.column_refs().iter().any(|c| shared(&c.name)))
         .filter_map(|e| condition(e, schema))
         .collect()
 }
@@ -361,6 +365,27 @@ mod tests {
         assert_eq!(
             wrap("SELECT a, b FROM t", &s, &got[..1]),
             r#"SELECT * FROM (SELECT a, b FROM t) AS "wt_learnt"("k", "name", "odd""name") WHERE ("k" IN (3, 9))"#
+        );
+    }
+
+    #[test]
+    fn a_name_two_columns_share_gets_no_condition() {
+        // a join of two tables that each have `region`, sent as one statement
+        let s = Schema::new(vec![
+            Field::new("region", DataType::Int32, true),
+            Field::new("k", DataType::Int32, false),
+            Field::new("region", DataType::Int32, true),
+        ]);
+        let on = |i: usize, name: &str| -> Arc<dyn PhysicalExpr> {
+            Arc::new(PBinary::new(
+                Arc::new(datafusion::physical_expr::expressions::Column::new(name, i)),
+                Operator::Eq,
+                lit(7i32),
+            ))
+        };
+        assert_eq!(
+            conditions(&[on(0, "region"), on(1, "k"), on(2, "region")], &s),
+            vec![r#"("k" = 7)"#]
         );
     }
 }

@@ -54,6 +54,25 @@ fn median_ms(seconds: &serde_json::Value) -> f64 {
     v[v.len() / 2]
 }
 
+/// `tests/tpch/duckdb_tpch.py` run by `python` with `args`: each query's times, by name.
+fn duckdb_times(
+    python: &Path,
+    args: &[&std::ffi::OsStr],
+) -> serde_json::Map<String, serde_json::Value> {
+    let out = std::process::Command::new(python)
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tpch/duckdb_tpch.py"))
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{} duckdb_tpch.py {args:?}: {} (pip install duckdb)",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("DuckDB's times as JSON")
+}
+
 /// A Python with DuckDB 1.5.5 and its postgres_scanner and sqlite_scanner extension wheels (the
 /// newest DuckDB those wheels are built for), made once as a virtualenv under `dir`.
 fn duckdb_federated_python(dir: &Path) -> PathBuf {
@@ -129,40 +148,29 @@ fn main() {
     // DuckDB first (its own process), so its answers are there to compare with
     let duck_dir = base.join("duckdb-answers");
     eprintln!("DuckDB over Parquet...");
-    let out = std::process::Command::new("python3")
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tpch/duckdb_tpch.py"))
-        .arg("time")
-        .arg(&parquet)
-        .arg(runs.to_string())
-        .arg(&duck_dir)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "duckdb: {} (pip install duckdb)",
-        String::from_utf8_lossy(&out.stderr)
+    let runs_arg = runs.to_string();
+    let duck = duckdb_times(
+        Path::new("python3"),
+        &[
+            "time".as_ref(),
+            parquet.as_os_str(),
+            runs_arg.as_ref(),
+            duck_dir.as_os_str(),
+        ],
     );
-    let duck: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&out.stdout).expect("DuckDB's times as JSON");
     eprintln!("DuckDB federated (Parquet + Postgres + SQLite)...");
     let fed_dir = base.join("duckdb-federated-answers");
-    let out = std::process::Command::new(duckdb_federated_python(base.parent().unwrap()))
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tpch/duckdb_tpch.py"))
-        .arg("time-federated")
-        .arg(&parquet)
-        .arg(schema)
-        .arg(&sqlite)
-        .arg(runs.to_string())
-        .arg(&fed_dir)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "federated duckdb: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let duck_fed = duckdb_times(
+        &duckdb_federated_python(base.parent().unwrap()),
+        &[
+            "time-federated".as_ref(),
+            parquet.as_os_str(),
+            schema.as_ref(),
+            sqlite.as_os_str(),
+            runs_arg.as_ref(),
+            fed_dir.as_os_str(),
+        ],
     );
-    let duck_fed: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&out.stdout).expect("federated DuckDB's times as JSON");
 
     let exec = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

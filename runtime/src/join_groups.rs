@@ -75,6 +75,12 @@ fn is_inner_join(j: &Join) -> bool {
         && !j.null_aware
 }
 
+/// A projection between joins of the tree that only drops columns (part of the tree, not an
+/// input of it: [`flatten`] and [`replace_inputs`] both see through it).
+fn drops_columns_of_a_join(p: &Projection) -> bool {
+    is_inner(&p.input) && p.expr.iter().all(|e| matches!(e, Expr::Column(_)))
+}
+
 /// One join tree's inputs and conditions.
 #[derive(Default)]
 struct Flat {
@@ -102,11 +108,8 @@ fn flatten(plan: LogicalPlan, flat: &mut Flat) -> BTreeSet<usize> {
             flat.subtrees.push(under.clone());
             under
         }
-        // a projection between joins only drops columns: the projection on top keeps the
-        // tree's own, and DataFusion prunes the rest again
-        LogicalPlan::Projection(p)
-            if is_inner(&p.input) && p.expr.iter().all(|e| matches!(e, Expr::Column(_))) =>
-        {
+        // the projection on top keeps the tree's own columns, and DataFusion prunes the rest
+        LogicalPlan::Projection(p) if drops_columns_of_a_join(&p) => {
             flatten(Arc::unwrap_or_clone(p.input), flat)
         }
         other => {
@@ -171,9 +174,9 @@ fn key(
         return None;
     }
     if l.is_subset(left) && r.is_subset(right) {
-        Some((*b.left.clone(), *b.right.clone()))
+        Some((b.left.as_ref().clone(), b.right.as_ref().clone()))
     } else if l.is_subset(right) && r.is_subset(left) {
-        Some((*b.right.clone(), *b.left.clone()))
+        Some((b.right.as_ref().clone(), b.left.as_ref().clone()))
     } else {
         None
     }
@@ -377,9 +380,7 @@ fn replace_inputs(
                 j.null_aware,
             )?))
         }
-        LogicalPlan::Projection(p)
-            if is_inner(&p.input) && p.expr.iter().all(|e| matches!(e, Expr::Column(_))) =>
-        {
+        LogicalPlan::Projection(p) if drops_columns_of_a_join(&p) => {
             let input = replace_inputs(Arc::unwrap_or_clone(p.input), inputs)?;
             Ok(LogicalPlan::Projection(Projection::try_new(
                 p.expr,

@@ -1041,3 +1041,72 @@ fn a_join_narrows_the_sqlite_scan_on_its_probe_side_at_run_time() {
     assert!(items.contains("output_rows=3"), "{items}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A Parquet file's statistics (which answer `count(*)` and guide the join planner) are
+/// computed once and kept in the runtime's cache, not on every scan; a file rewritten between
+/// queries is read anew, so the count is the new file's.
+#[test]
+fn parquet_statistics_are_kept_until_the_file_changes() {
+    use arrow::array::{AsArray, Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Int64Type, Schema};
+    use datafusion::execution::cache::Cache as _;
+    use std::sync::Arc;
+    let dir = tempfile();
+    let path = dir.join("t.parquet");
+    let write = |n: i64| {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(Int64Array::from_iter_values(1..=n))],
+        )
+        .unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&path).unwrap(),
+            schema,
+            None,
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    };
+    write(3);
+    std::fs::write(
+        dir.join("sources.yaml"),
+        "version: 1\nsources:\n  t: { kind: file, path: t.parquet }\n",
+    )
+    .unwrap();
+    let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
+    let rt = widgettdc_runtime::Runtime::load(&dir, &env, &widgettdc_runtime::Options::default())
+        .expect("the project loads");
+    let exec = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let count_and_max = || {
+        let batches = exec.block_on(async {
+            rt.query("SELECT count(*) AS n, max(x) AS m FROM t")
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap()
+        });
+        let b = &batches[0];
+        (
+            b.column(0).as_primitive::<Int64Type>().value(0),
+            b.column(1).as_primitive::<Int64Type>().value(0),
+        )
+    };
+    assert_eq!(count_and_max(), (3, 3));
+    let cache = rt
+        .context()
+        .runtime_env()
+        .cache_manager
+        .get_file_statistic_cache()
+        .expect("the runtime has a statistics cache");
+    assert_eq!(cache.len(), 1, "the file's statistics are kept");
+    assert_eq!(count_and_max(), (3, 3));
+    write(5);
+    assert_eq!(count_and_max(), (5, 5), "the rewritten file is read anew");
+    let _ = std::fs::remove_dir_all(&dir);
+}

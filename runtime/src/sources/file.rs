@@ -280,7 +280,7 @@ impl FileTable {
         if let Some(marker) = self.csv_null() {
             return self.with_null_marker(config, marker);
         }
-        let table = ListingTable::try_new(config).map_err(|e| self.read_error(e))?;
+        let table = self.listing_table(config)?;
         if (directory || is_glob(text)) && table.schema().fields().is_empty() {
             return Err(RuntimeError::new(
                 Code::SourceUnavailable,
@@ -404,6 +404,17 @@ impl FileTable {
         Ok((Arc::new(store), format!("s3://{bucket}")))
     }
 
+    /// A listing table whose files' statistics (row counts, min/max per column, which the
+    /// join planner and row-group pruning use) are computed once per file version and kept in
+    /// the runtime environment's cache, as `register_parquet` does; without the cache every
+    /// scan would compute them again from the footers. An entry is used only while the file's
+    /// size and modification time are unchanged.
+    fn listing_table(&self, config: ListingTableConfig) -> Result<ListingTable> {
+        Ok(ListingTable::try_new(config)
+            .map_err(|e| self.read_error(e))?
+            .with_cache(self.env.cache_manager.get_file_statistic_cache()))
+    }
+
     /// The listing table's configuration: declared/locked columns, else the files' own schema.
     async fn listing_config(
         &self,
@@ -451,8 +462,7 @@ impl FileTable {
                 .map(|f| Field::new(f.name(), DataType::Utf8, true))
                 .collect::<Vec<_>>(),
         ));
-        let raw =
-            ListingTable::try_new(config.with_schema(text)).map_err(|e| self.read_error(e))?;
+        let raw = self.listing_table(config.with_schema(text))?;
         let exprs: Vec<_> = target
             .fields()
             .iter()
@@ -575,7 +585,7 @@ impl LazyTable for FileTable {
         if let Some(marker) = self.csv_null() {
             return self.with_null_marker(config, marker);
         }
-        let table = ListingTable::try_new(config).map_err(|e| self.read_error(e))?;
+        let table = self.listing_table(config)?;
         if glob && table.schema().fields().is_empty() {
             return Err(self.not_found(&path));
         }

@@ -28,10 +28,10 @@ use std::time::{Duration, Instant};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use widgettdc_runtime::{Options, Runtime};
 
-// The allocator the `widgettdc` binary runs with (src/main.rs), as datafusion-cli and the
-// DataFusion Python wheel run with it too: both engines here share it.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The allocator the `widgettdc` binary runs with, configured as it configures it (datafusion-cli
+// and the DataFusion Python wheel run with mimalloc too): both engines here share it.
+#[path = "../src/allocator.rs"]
+mod allocator;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -119,6 +119,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    allocator::configure();
     let sf: f64 = std::env::var("WIDGETTDC_TPCH_SF")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -1049,7 +1049,6 @@ fn a_join_narrows_the_sqlite_scan_on_its_probe_side_at_run_time() {
 fn parquet_statistics_are_kept_until_the_file_changes() {
     use arrow::array::{AsArray, Int64Array, RecordBatch};
     use arrow::datatypes::{DataType, Field, Int64Type, Schema};
-    use datafusion::execution::cache::Cache as _;
     use std::sync::Arc;
     let dir = tempfile();
     let path = dir.join("t.parquet");

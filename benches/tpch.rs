@@ -13,8 +13,7 @@
 //! extensions). Those extensions come from PyPI as wheels built for DuckDB 1.5.5, so the bench
 //! makes a virtualenv with that DuckDB and both wheels in the data directory the first time.
 //!
-//! Build it as binaries ship: `cargo build --profile dist && cargo bench --profile dist --bench
-//! tpch` (fat LTO; see `Cargo.toml`).
+//! Build it as binaries ship: `cargo bench --profile dist --bench tpch` (LTO; see `Cargo.toml`).
 //!
 //! Environment: `WIDGETTDC_TPCH_SF` (default 1), `WIDGETTDC_BENCH_DIR` (where the generated
 //! data is kept between runs; default the system temp dir), `WIDGETTDC_TPCH_QUERIES` (e.g.

@@ -177,7 +177,7 @@ fn fixture(tag: &str) -> Fixture {
             Field::new("refunded", DataType::Float64, false),
         ]));
         let batch = arrow::record_batch::RecordBatch::try_new(
-            Arc::clone(&schema),
+            schema,
             vec![
                 Arc::new(Int64Array::from(
                     REFUNDS.iter().map(|r| r.0).collect::<Vec<_>>(),
@@ -188,14 +188,7 @@ fn fixture(tag: &str) -> Fixture {
             ],
         )
         .unwrap();
-        let mut w = parquet::arrow::ArrowWriter::try_new(
-            std::fs::File::create(dir.join("data/refunds.parquet")).unwrap(),
-            schema,
-            None,
-        )
-        .unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
+        common::write_parquet(&dir.join("data/refunds.parquet"), &batch);
     }
     let managers: String = MANAGERS
         .iter()

@@ -152,7 +152,7 @@ fn a_tool_joins_with_a_file_and_resources_are_a_table() {
             Field::new("owner", DataType::Utf8, false),
         ]));
         let batch = arrow::record_batch::RecordBatch::try_new(
-            schema.clone(),
+            schema,
             vec![
                 std::sync::Arc::new(StringArray::from(vec![
                     "sales.csv",
@@ -163,14 +163,7 @@ fn a_tool_joins_with_a_file_and_resources_are_a_table() {
             ],
         )
         .unwrap();
-        let mut w = parquet::arrow::ArrowWriter::try_new(
-            std::fs::File::create(p.dir.join("owners.parquet")).unwrap(),
-            schema,
-            None,
-        )
-        .unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
+        common::write_parquet(&p.dir.join("owners.parquet"), &batch);
         let sources = std::fs::read_to_string(p.dir.join("sources.yaml")).unwrap();
         std::fs::write(
             p.dir.join("sources.yaml"),

@@ -1054,19 +1054,10 @@ fn parquet_statistics_are_kept_until_the_file_changes() {
     let path = dir.join("t.parquet");
     let write = |n: i64| {
         let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
-        let batch = RecordBatch::try_new(
-            Arc::clone(&schema),
-            vec![Arc::new(Int64Array::from_iter_values(1..=n))],
-        )
-        .unwrap();
-        let mut w = parquet::arrow::ArrowWriter::try_new(
-            std::fs::File::create(&path).unwrap(),
-            schema,
-            None,
-        )
-        .unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
+        let batch =
+            RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(1..=n))])
+                .unwrap();
+        common::write_parquet(&path, &batch);
     };
     write(3);
     std::fs::write(

@@ -4,6 +4,18 @@
 
 use serde_json::{Map, Value};
 
+/// Write one record batch as a Parquet file (the parquet crate's default layout).
+pub fn write_parquet(path: &std::path::Path, batch: &arrow::array::RecordBatch) {
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(path).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+}
+
 /// Run SQL in the mirror; rows as JSON objects (column names from SQLite).
 pub fn sqlite_rows(
     db: &rusqlite::Connection,

@@ -1100,3 +1100,124 @@ fn parquet_statistics_are_kept_until_the_file_changes() {
     assert_eq!(count_and_max(), (5, 5), "the rewritten file is read anew");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A Parquet scan on a join's probe side filters rows while decoding when the join's run-time
+/// filter keeps few of the file's rows (`sources::parquet_row_filter`): 3 of the 200,000 ids.
+/// When the filter keeps more (2 of 1,000 groups), the file is read as DataFusion reads it by
+/// default. The answers are the same either way.
+#[test]
+fn a_selective_join_filter_narrows_the_parquet_scan_while_decoding() {
+    use arrow::array::{Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let dir = tempfile();
+    let n = 200_000i64;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("grp", DataType::Int64, false),
+        Field::new("v", DataType::Int64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from_iter_values(1..=n)),
+            Arc::new(Int64Array::from_iter_values((1..=n).map(|i| i % 1000))),
+            Arc::new(Int64Array::from_iter_values(
+                (1..=n).map(|i| (i * 37) % 1000),
+            )),
+        ],
+    )
+    .unwrap();
+    common::write_parquet(&dir.join("big.parquet"), &batch);
+    let small = rusqlite::Connection::open(dir.join("small.db")).unwrap();
+    small
+        .execute_batch(
+            "CREATE TABLE picked (item INTEGER NOT NULL, label TEXT NOT NULL);
+             INSERT INTO picked VALUES (17, 'a'), (4242, 'b'), (199999, 'c'), (17, 'd'), (500000, 'e');",
+        )
+        .unwrap();
+    drop(small);
+    std::fs::write(
+        dir.join("spec.yaml"),
+        "version: 1\nsources:\n  big: { kind: file, path: big.parquet }\n  small: { kind: sqlite, path: small.db }\n",
+    )
+    .unwrap();
+    let scan_metrics = |sql: &str| {
+        let out = widgettdc()
+            .args(["explain", "--analyze", "-p", dir.to_str().unwrap(), sql])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{text}");
+        let scan = text
+            .lines()
+            .skip_while(|l| !l.contains("big.parquet"))
+            .find(|l| l.contains("metrics:"))
+            .unwrap_or_else(|| panic!("no metrics of the Parquet scan:\n{text}"))
+            .to_string();
+        (text, scan)
+    };
+
+    // a few ids: a row filter, and only the matching rows leave the scan
+    let by_id = "SELECT p.label, b.id, b.v FROM small.picked p JOIN big b ON b.id = p.item ORDER BY p.label";
+    let rows = common::query_rows(&dir, by_id);
+    let got: Vec<(String, i64, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["label"].as_str().unwrap().to_string(),
+                r["id"].as_i64().unwrap(),
+                r["v"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let v = |i: i64| (i * 37) % 1000;
+    assert_eq!(
+        got,
+        vec![
+            ("a".to_string(), 17, v(17)),
+            ("b".to_string(), 4242, v(4242)),
+            ("c".to_string(), 199999, v(199999)),
+            ("d".to_string(), 17, v(17)),
+        ]
+    );
+    let (text, scan) = scan_metrics(by_id);
+    assert!(text.contains("row_filter=when_selective"), "{text}");
+    assert!(metric(&scan, "files_row_filtered") >= 1, "{scan}");
+    assert_eq!(metric(&scan, "output_rows"), 3, "{scan}");
+
+    // 2 keys (17 and 4242) for a column of 1,000 values (0.2%): read whole, filtered by the join
+    let by_group = "SELECT b.grp, count(*) AS n FROM big b JOIN (SELECT DISTINCT item FROM small.picked WHERE item < 5000) p ON b.grp = p.item GROUP BY b.grp ORDER BY b.grp";
+    let rows = common::query_rows(&dir, by_group);
+    let got: Vec<(i64, i64)> = rows
+        .iter()
+        .map(|r| (r["grp"].as_i64().unwrap(), r["n"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(got, vec![(17, 200)], "{rows:?}");
+    let (_, scan) = scan_metrics(by_group);
+    assert_eq!(metric(&scan, "files_row_filtered"), 0, "{scan}");
+    assert_eq!(metric(&scan, "output_rows"), 200_000, "{scan}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The value of metric `name` in a line of `explain --analyze` (`output_rows=200.0 K`), 0 if
+/// the line has none.
+fn metric(line: &str, name: &str) -> u64 {
+    let Some(at) = line.find(&format!("{name}=")) else {
+        return 0;
+    };
+    let value: String = line[at + name.len() + 1..]
+        .chars()
+        .take_while(|c| !matches!(c, ',' | ']'))
+        .collect();
+    let value = value.trim();
+    let (number, scale) = match value.split_once(' ') {
+        Some((n, "K")) => (n, 1e3),
+        Some((n, "M")) => (n, 1e6),
+        _ => (value, 1.0),
+    };
+    let number: f64 = number
+        .parse()
+        .unwrap_or_else(|_| panic!("{name}={value} is not a count"));
+    (number * scale).round() as u64
+}

@@ -95,6 +95,11 @@ pub fn session(config: SessionConfig, env: Arc<RuntimeEnv>) -> SessionContext {
         .with_optimizer_rules(crate::federation::optimizer_rules())
         .with_query_planner(Arc::new(datafusion_federation::FederatedQueryPlanner::new()))
         .with_default_features()
+        // after DataFusion's rules: a Parquet scan with a join's run-time filter reads a file
+        // with a row filter when that filter keeps few of its rows
+        .with_physical_optimizer_rule(Arc::new(
+            crate::sources::parquet_row_filter::RowFilterWhenSelective,
+        ))
         .build();
     let ctx = SessionContext::new_with_state(state);
     for f in widgettdc_stdlib::scalar_functions() {

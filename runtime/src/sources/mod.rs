@@ -21,6 +21,7 @@ pub mod http_client;
 pub mod learnt;
 pub mod mcp;
 pub mod mysql_timeout;
+pub mod parquet_row_filter;
 pub mod pg_estimate;
 pub mod pg_fetch;
 pub mod pg_learnt;

@@ -1221,3 +1221,65 @@ fn metric(line: &str, name: &str) -> u64 {
         .unwrap_or_else(|_| panic!("{name}={value} is not a count"));
     (number * scale).round() as u64
 }
+
+/// A correlated `= (SELECT min(...) ...)` becomes a join with an aggregate grouped by the
+/// correlated column. Its run-time filter is on that column alone (the aggregate's result is
+/// checked as the join's filter: `aggregate_keys.rs`), so it passes the aggregate and SQLite
+/// returns the rows of the outer query's 3 groups, not the table. The answers are SQLite's own.
+#[test]
+fn a_correlated_minimum_reads_only_the_groups_the_outer_query_needs() {
+    let dir = tempfile();
+    let db = rusqlite::Connection::open(dir.join("big.db")).unwrap();
+    db.execute_batch(
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, grp INTEGER NOT NULL, v INTEGER NOT NULL);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+         INSERT INTO items SELECT i, i % 1000, (i * 37) % 1009 FROM n;
+         CREATE TABLE picked (item INTEGER NOT NULL);
+         INSERT INTO picked VALUES (17), (4242), (1000), (199999);
+         UPDATE items SET v = 0 WHERE id IN (1017, 4242);",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("spec.yaml"),
+        "version: 1\nsources:\n  big: { kind: sqlite, path: big.db }\n",
+    )
+    .unwrap();
+    let sql = "SELECT i.id, i.grp, i.v FROM big.picked p JOIN big.items i ON i.id = p.item \
+               WHERE i.v = (SELECT min(j.v) FROM big.items j WHERE j.grp = i.grp) ORDER BY i.id";
+    let ours = common::query_rows(&dir, sql);
+    let theirs = sqlite_rows(
+        &db,
+        "SELECT i.id, i.grp, i.v FROM picked p JOIN items i ON i.id = p.item \
+         WHERE i.v = (SELECT min(j.v) FROM items j WHERE j.grp = i.grp) ORDER BY i.id",
+        &[],
+    );
+    assert_eq!(ours, theirs);
+    assert_eq!(
+        ours.len(),
+        1,
+        "only 4242 holds its group's minimum: {ours:?}"
+    );
+    let out = widgettdc()
+        .args(["explain", "--analyze", "-p", dir.to_str().unwrap(), sql])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    // the aggregate's scan: the groups of the outer rows (17, 242, 0, 999), 200 rows each
+    let learnt = text
+        .lines()
+        .find(|l| l.contains("plus what a join learnt at run time") && l.contains("\"grp\" IN ("))
+        .unwrap_or_else(|| panic!("no run-time filter reached the aggregate's scan:\n{text}"));
+    assert!(learnt.contains("242") && learnt.contains("999"), "{learnt}");
+    let scans: Vec<u64> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("metrics:") || l.contains("metrics:"))
+        .map(|l| metric(l, "output_rows"))
+        .collect();
+    assert!(scans.contains(&800), "{text}");
+    assert!(
+        !scans.contains(&200_000),
+        "no scan reads the whole table:\n{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -107,7 +107,7 @@ impl OptimizerRule for Federation {
     }
 }
 
-/// DataFusion's optimizer rules, then federation (keeping the stdlib's functions local).
+/// DataFusion's optimizer rules, then ours, then federation (keeping the stdlib's functions local).
 pub fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
     let mut rules = datafusion::optimizer::Optimizer::new().rules;
     let local = widgettdc_stdlib::scalar_functions()
@@ -117,6 +117,10 @@ pub fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
     // the tables of one database that join each other are brought together first, so that
     // federation sends their join to the database (`join_groups.rs`)
     rules.push(Arc::new(crate::join_groups::GroupSourceJoins));
+    // a join key that is an aggregate's result is checked as a filter, so the join's run-time
+    // filter (on the grouping key) reaches the scan under the aggregate (`aggregate_keys.rs`);
+    // after the regrouping, which makes every equality of an inner join tree a key again
+    rules.push(Arc::new(crate::aggregate_keys::AggregateKeysToFilter));
     rules.push(Arc::new(Federation::new(local)));
     rules
 }

@@ -11,6 +11,7 @@
 //!
 //! Only this crate (and the CLI) does IO and runs async code; the compiler stays pure.
 
+pub mod aggregate_keys;
 pub mod direct;
 pub mod discover;
 pub mod engine;

@@ -939,6 +939,29 @@ fn big_items(tag: &str, n: usize) -> (PathBuf, rusqlite::Connection) {
     (dir, db)
 }
 
+/// What `widgettdc explain --analyze` prints for `sql` over the project in `dir`.
+fn explain_analyze(dir: &std::path::Path, sql: &str) -> String {
+    let out = widgettdc()
+        .args(["explain", "--analyze", "-p", dir.to_str().unwrap(), sql])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+/// `small.db` in `dir`: a table `picked` of 5 item ids (17 twice, and 500000, which no table has)
+/// with labels.
+fn picked_items(dir: &std::path::Path) {
+    let small = rusqlite::Connection::open(dir.join("small.db")).unwrap();
+    small
+        .execute_batch(
+            "CREATE TABLE picked (item INTEGER NOT NULL, label TEXT NOT NULL);
+             INSERT INTO picked VALUES (17, 'a'), (4242, 'b'), (199999, 'c'), (17, 'd'), (500000, 'e');",
+        )
+        .unwrap();
+}
+
 /// A large SQLite table without a LIMIT is read in rowid ranges, one statement per partition
 /// (in parallel): the answers are the same as SQLite's own, gaps in the rowids included.
 #[test]
@@ -991,14 +1014,7 @@ fn a_large_sqlite_table_is_read_in_parallel_rowid_ranges() {
 #[test]
 fn a_join_narrows_the_sqlite_scan_on_its_probe_side_at_run_time() {
     let (dir, db) = big_items("dynamic", 200_000);
-    let small = rusqlite::Connection::open(dir.join("small.db")).unwrap();
-    small
-        .execute_batch(
-            "CREATE TABLE picked (item INTEGER NOT NULL, label TEXT NOT NULL);
-             INSERT INTO picked VALUES (17, 'a'), (4242, 'b'), (199999, 'c'), (17, 'd'), (500000, 'e');",
-        )
-        .unwrap();
-    drop(small);
+    picked_items(&dir);
     std::fs::write(
         dir.join("spec.yaml"),
         "version: 1\nsources:\n  big: { kind: sqlite, path: big.db }\n  small: { kind: sqlite, path: small.db }\n",
@@ -1018,12 +1034,7 @@ fn a_join_narrows_the_sqlite_scan_on_its_probe_side_at_run_time() {
     );
     assert_eq!(ours.len(), 4);
     assert_eq!(ours, theirs);
-    let out = widgettdc()
-        .args(["explain", "--analyze", "-p", dir.to_str().unwrap(), sql])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let text = explain_analyze(&dir, sql);
     let learnt = text
         .lines()
         .find(|l| l.contains("plus what a join learnt at run time"))
@@ -1129,26 +1140,14 @@ fn a_selective_join_filter_narrows_the_parquet_scan_while_decoding() {
     )
     .unwrap();
     common::write_parquet(&dir.join("big.parquet"), &batch);
-    let small = rusqlite::Connection::open(dir.join("small.db")).unwrap();
-    small
-        .execute_batch(
-            "CREATE TABLE picked (item INTEGER NOT NULL, label TEXT NOT NULL);
-             INSERT INTO picked VALUES (17, 'a'), (4242, 'b'), (199999, 'c'), (17, 'd'), (500000, 'e');",
-        )
-        .unwrap();
-    drop(small);
+    picked_items(&dir);
     std::fs::write(
         dir.join("spec.yaml"),
         "version: 1\nsources:\n  big: { kind: file, path: big.parquet }\n  small: { kind: sqlite, path: small.db }\n",
     )
     .unwrap();
     let scan_metrics = |sql: &str| {
-        let out = widgettdc()
-            .args(["explain", "--analyze", "-p", dir.to_str().unwrap(), sql])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(out.status.success(), "{text}");
+        let text = explain_analyze(&dir, sql);
         let scan = text
             .lines()
             .skip_while(|l| !l.contains("big.parquet"))
@@ -1259,12 +1258,7 @@ fn a_correlated_minimum_reads_only_the_groups_the_outer_query_needs() {
         1,
         "only 4242 holds its group's minimum: {ours:?}"
     );
-    let out = widgettdc()
-        .args(["explain", "--analyze", "-p", dir.to_str().unwrap(), sql])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let text = explain_analyze(&dir, sql);
     // the aggregate's scan: the groups of the outer rows (17, 242, 0, 999), 200 rows each
     let learnt = text
         .lines()

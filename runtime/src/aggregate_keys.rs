@@ -26,8 +26,6 @@
 //! so does `join_groups::GroupSourceJoins` when it rebuilds a join tree: the rule runs after
 //! both (after every DataFusion rule), in each optimizer pass.
 
-use std::sync::Arc;
-
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Column, NullEquality};
 use datafusion::error::Result;
@@ -88,13 +86,8 @@ impl OptimizerRule for AggregateKeysToFilter {
 
 /// Whether `key`, an expression over `plan`'s output, is a column that `plan` takes unchanged
 /// from an aggregate's result (not from its grouping keys).
-fn is_aggregate_result(plan: &Arc<LogicalPlan>, key: &Expr) -> bool {
-    let Expr::Column(c) = key else {
-        return false;
-    };
-    plan.schema()
-        .maybe_index_of_column(c)
-        .is_some_and(|i| output_is_aggregate_result(plan, i))
+fn is_aggregate_result(plan: &LogicalPlan, key: &Expr) -> bool {
+    matches!(key, Expr::Column(c) if column_is_aggregate_result(plan, c))
 }
 
 /// Whether the `i`th output column of `plan` is an aggregate's result, passed on unchanged.
@@ -131,6 +124,7 @@ mod tests {
     use datafusion::logical_expr::logical_plan::builder::LogicalTableSource;
     use datafusion::logical_expr::{col, LogicalPlanBuilder};
     use datafusion::optimizer::OptimizerContext;
+    use std::sync::Arc;
 
     fn scan(name: &str, columns: &[&str]) -> LogicalPlanBuilder {
         let schema = Schema::new(

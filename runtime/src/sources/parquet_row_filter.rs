@@ -77,7 +77,10 @@ impl PhysicalOptimizerRule for RowFilterWhenSelective {
             let Some((scan, parquet)) = exec.downcast_to_file_source::<ParquetSource>() else {
                 return Ok(Transformed::no(node));
             };
-            if !parquet.filter().as_ref().is_some_and(has_dynamic_filter) {
+            if parquet
+                .filter()
+                .is_none_or(|p| dynamic_filters(&p).is_empty())
+            {
                 return Ok(Transformed::no(node));
             }
             let mut scan = scan.clone();
@@ -95,20 +98,6 @@ impl PhysicalOptimizerRule for RowFilterWhenSelective {
     fn schema_check(&self) -> bool {
         true
     }
-}
-
-/// Whether `e` holds a dynamic filter (a join's or a TopK's, filled in at run time).
-fn has_dynamic_filter(e: &Arc<dyn PhysicalExpr>) -> bool {
-    let mut found = false;
-    let _ = e.apply(|node| {
-        found = node.downcast_ref::<DynamicFilterPhysicalExpr>().is_some();
-        Ok(if found {
-            TreeNodeRecursion::Stop
-        } else {
-            TreeNodeRecursion::Continue
-        })
-    });
-    found
 }
 
 /// The dynamic filters in `e` (not what is around them).

@@ -17,7 +17,8 @@
 //!
 //! Environment: `WIDGETTDC_TPCH_SF` (default 1), `WIDGETTDC_BENCH_DIR` (where the generated
 //! data is kept between runs; default the system temp dir), `WIDGETTDC_TPCH_QUERIES` (e.g.
-//! `q11,q16`: only these; the totals are then of these).
+//! `q11,q16`: only these; the totals are then of these). `DATAFUSION_*` variables (e.g.
+//! `DATAFUSION_EXECUTION_TARGET_PARTITIONS=4`) tune widgettdc's session, as they tune the CLI's.
 
 #[path = "../tests/support/pg.rs"]
 mod pg;
@@ -179,7 +180,11 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
+    // DataFusion settings for widgettdc from DATAFUSION_* variables, as the CLI takes them (the
+    // plain DataFusion baseline keeps DataFusion's defaults)
+    let env = widgettdc_compiler::decode::Env::from_vars(
+        std::env::vars().filter(|(k, _)| k.starts_with("DATAFUSION_")),
+    );
     let rt = Runtime::load(&project, &env, &Options::default()).expect("the project loads");
     let plain = SessionContext::new();
     exec.block_on(async {

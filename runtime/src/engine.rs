@@ -1,7 +1,7 @@
 //! The runtime: a compiled project, and a DataFusion session whose catalog holds every source.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -68,6 +68,18 @@ const PLAN_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The DataFusion configuration: the compiler's planner settings, plus the runtime's.
 pub fn session_config(options: &Options) -> SessionConfig {
+    session_config_with(options, &BTreeMap::new()).expect("no settings from the environment")
+}
+
+/// [`session_config`], with DataFusion's settings taken from environment variables named as
+/// DataFusion and datafusion-cli name them (`datafusion.execution.batch_size` is
+/// `DATAFUSION_EXECUTION_BATCH_SIZE`): they apply over widgettdc's own choices and under the
+/// explicit [`Options`], so a setting can be tuned for a machine, or measured, without a rebuild.
+/// An invalid value is an error naming the variable.
+pub fn session_config_with(
+    options: &Options,
+    vars: &BTreeMap<String, String>,
+) -> std::result::Result<SessionConfig, String> {
     let mut o = widgettdc_compiler::sql::provider::config_options();
     o.catalog.information_schema = true;
     o.catalog.default_catalog = "datafusion".into();
@@ -76,6 +88,13 @@ pub fn session_config(options: &Options) -> SessionConfig {
     // `key IN (...)` (see `sources::sqlite::dynamic`), which its indexes serve. DataFusion's
     // default stops at 150 keys per partition (then only a min/max range is learnt).
     o.optimizer.hash_join_inlist_pushdown_max_distinct_values = 2_000;
+    for entry in o.entries() {
+        let name = entry.key.to_uppercase().replace('.', "_");
+        if let Some(value) = vars.get(&name) {
+            o.set(&entry.key, value)
+                .map_err(|e| format!("environment variable {name}={value:?}: {e}"))?;
+        }
+    }
     let mut config = SessionConfig::from(o);
     if let Some(b) = options.batch_size {
         config = config.with_batch_size(b.max(1));
@@ -83,7 +102,7 @@ pub fn session_config(options: &Options) -> SessionConfig {
     if let Some(p) = options.target_partitions {
         config = config.with_target_partitions(p.max(1));
     }
-    config
+    Ok(config)
 }
 
 /// A session with the stdlib's functions and no sources.
@@ -134,7 +153,12 @@ impl Runtime {
         let functions = crate::functions();
         let compiled = compile::compile(&project, &external, &functions, &mut diags);
         let catalog = Catalog::build(&project, &external);
-        let config = session_config(options);
+        let config = session_config_with(options, &env.vars).map_err(|e| {
+            LoadError::Io(
+                dir.to_path_buf(),
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+            )
+        })?;
         let rt_env =
             Arc::new(RuntimeEnvBuilder::new().build().map_err(|e| {
                 LoadError::Io(dir.to_path_buf(), std::io::Error::other(e.to_string()))

@@ -716,3 +716,66 @@ fn read_only_error() -> RuntimeError {
     )
     .help("to change data, declare a tool with `mode: write`")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn datafusion_settings_come_from_environment_variables_under_the_explicit_options() {
+        let options = Options {
+            target_partitions: Some(3),
+            ..Options::default()
+        };
+        let config = session_config_with(
+            &options,
+            &vars(&[
+                (
+                    "DATAFUSION_OPTIMIZER_HASH_JOIN_INLIST_PUSHDOWN_MAX_DISTINCT_VALUES",
+                    "50",
+                ),
+                ("DATAFUSION_EXECUTION_TARGET_PARTITIONS", "7"),
+                ("DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS", "true"),
+                ("PATH", "/bin"),
+            ]),
+        )
+        .unwrap();
+        let o = config.options();
+        assert_eq!(
+            o.optimizer.hash_join_inlist_pushdown_max_distinct_values,
+            50
+        );
+        assert!(o.execution.parquet.pushdown_filters);
+        // the explicit option wins over the variable
+        assert_eq!(config.target_partitions(), 3);
+        // without variables, widgettdc's own choice
+        let config = session_config(&Options::default());
+        assert_eq!(
+            config
+                .options()
+                .optimizer
+                .hash_join_inlist_pushdown_max_distinct_values,
+            2_000
+        );
+    }
+
+    #[test]
+    fn an_invalid_datafusion_setting_is_an_error_naming_the_variable() {
+        let e = session_config_with(
+            &Options::default(),
+            &vars(&[("DATAFUSION_EXECUTION_BATCH_SIZE", "lots")]),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("DATAFUSION_EXECUTION_BATCH_SIZE=\"lots\""),
+            "{e}"
+        );
+    }
+}

@@ -1277,3 +1277,51 @@ fn a_correlated_minimum_reads_only_the_groups_the_outer_query_needs() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A SQLite table whose filter runs in SQLite is estimated at the rows the filter keeps (with
+/// DataFusion's default selectivity, as a filter over a file is), so the join builds its hash
+/// table from it and not from a larger table beside it.
+#[test]
+fn a_filtered_sqlite_table_is_estimated_at_the_rows_it_returns() {
+    use arrow::array::{Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    // 100,000 items (a seventh of them in group g3) and 50,000 visits
+    let (dir, db) = big_items("estimate", 100_000);
+    drop(db);
+    let visits = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(
+            "item",
+            DataType::Int64,
+            false,
+        )])),
+        vec![Arc::new(Int64Array::from_iter_values(1..=50_000))],
+    )
+    .unwrap();
+    common::write_parquet(&dir.join("visits.parquet"), &visits);
+    std::fs::write(
+        dir.join("spec.yaml"),
+        "version: 1\nsources:\n  big: { kind: sqlite, path: big.db }\n  visits: { kind: file, path: visits.parquet }\n",
+    )
+    .unwrap();
+    let sql =
+        "SELECT count(*) AS n FROM visits v JOIN big.items i ON v.item = i.id WHERE i.grp = 'g3'";
+    let rows = common::query_rows(&dir, sql);
+    let want = (1..=50_000).filter(|i| i % 7 == 3).count();
+    assert_eq!(rows[0]["n"], Value::from(want));
+    // the build side (the join's first input) is the filtered SQLite table: about 20,000
+    // estimated rows, against the 50,000 visits
+    let text = explain_analyze(&dir, sql);
+    let plan: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Physical plan"))
+        .collect();
+    let at = |what: &str| {
+        plan.iter()
+            .position(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what}:\n{text}"))
+    };
+    assert!(at("HashJoinExec") < at("SqliteExec"), "{text}");
+    assert!(at("SqliteExec") < at("visits.parquet"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

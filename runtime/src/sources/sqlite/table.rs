@@ -117,11 +117,24 @@ impl TableProvider for SqliteTable {
                 .join(", ")
         };
         let select = format!("SELECT {columns} FROM {}", ident(&self.table));
-        let wheres: Vec<String> = filters
+        let translated: Vec<(String, Fit)> = filters
             .iter()
-            .filter_map(|f| filter_sql(f, &self.schema).map(|(s, _)| s))
+            .filter_map(|f| filter_sql(f, &self.schema))
             .collect();
         let rows = self.db.row_estimates.get(&self.table).copied();
+        // the rows SQLite returns, as DataFusion estimates a filter's: with its default
+        // selectivity (20%) when a filter runs in SQLite alone (one DataFusion still applies is
+        // counted by its own `FilterExec`). Without this, a filtered table looked whole to the
+        // join planner, which then built its hash table from the other side (TPC-H q17: from
+        // all 200,000 groups of an aggregate, not from the 204 parts the filter keeps)
+        let returned = if translated.iter().any(|(_, fit)| *fit == Fit::Exact) {
+            let selectivity =
+                f64::from(state.config_options().optimizer.default_filter_selectivity) / 100.0;
+            rows.map(|n| (n as f64 * selectivity).ceil() as usize)
+        } else {
+            rows
+        };
+        let wheres: Vec<String> = translated.into_iter().map(|(s, _)| s).collect();
         // a large table without a LIMIT is read in rowid ranges, one per partition, in parallel
         // (SQLite reads one statement on one thread)
         let partitions = state.config_options().execution.target_partitions.max(1);
@@ -156,7 +169,7 @@ impl TableProvider for SqliteTable {
                 self.batch_size,
             )
             .with_partitions(ranges)
-            .with_estimate(rows, limit),
+            .with_estimate(returned, limit),
         ))
     }
 }

@@ -1185,16 +1185,49 @@ fn a_selective_join_filter_narrows_the_parquet_scan_while_decoding() {
     assert!(metric(&scan, "files_row_filtered") >= 1, "{scan}");
     assert_eq!(metric(&scan, "output_rows"), 3, "{scan}");
 
-    // 2 keys (17 and 4242) for a column of 1,000 values (0.2%): read whole, filtered by the join
-    let by_group = "SELECT b.grp, count(*) AS n FROM big b JOIN (SELECT DISTINCT item FROM small.picked WHERE item < 5000) p ON b.grp = p.item GROUP BY b.grp ORDER BY b.grp";
+    // 2 keys (17 and 4242) for a column of 1,000 values (0.2%): decoded whole, but the rows
+    // whose key is not listed are dropped in the scan, so the aggregate above it never sees them
+    let by_group = "SELECT b.grp, count(*) AS n, sum(b.v) AS v FROM big b JOIN (SELECT DISTINCT item FROM small.picked WHERE item < 5000) p ON b.grp = p.item GROUP BY b.grp ORDER BY b.grp";
     let rows = common::query_rows(&dir, by_group);
-    let got: Vec<(i64, i64)> = rows
+    let got: Vec<(i64, i64, i64)> = rows
         .iter()
-        .map(|r| (r["grp"].as_i64().unwrap(), r["n"].as_i64().unwrap()))
+        .map(|r| {
+            (
+                r["grp"].as_i64().unwrap(),
+                r["n"].as_i64().unwrap(),
+                r["v"].as_i64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(got, vec![(17, 200)], "{rows:?}");
+    let want_v: i64 = (1..=n).filter(|i| i % 1000 == 17).map(v).sum();
+    assert_eq!(got, vec![(17, 200, want_v)], "{rows:?}");
     let (_, scan) = scan_metrics(by_group);
     assert_eq!(metric(&scan, "files_row_filtered"), 0, "{scan}");
+    assert!(metric(&scan, "files_prefiltered") >= 1, "{scan}");
+    assert_eq!(metric(&scan, "output_rows"), 200, "{scan}");
+    assert_eq!(
+        metric(&scan, "rows_dropped_by_prefilter"),
+        199_800,
+        "{scan}"
+    );
+
+    // 100 keys of the 1,000 (10%): the join alone drops the rows
+    let keys = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)])),
+        vec![Arc::new(Int64Array::from_iter_values(0..100))],
+    )
+    .unwrap();
+    common::write_parquet(&dir.join("keys.parquet"), &keys);
+    std::fs::write(
+        dir.join("keys.yaml"),
+        "sources:\n  keys: { kind: file, path: keys.parquet }\n",
+    )
+    .unwrap();
+    let by_many = "SELECT count(*) AS n FROM big b JOIN keys k ON b.grp = k.k";
+    let rows = common::query_rows(&dir, by_many);
+    assert_eq!(rows[0]["n"], serde_json::Value::from(20_000), "{rows:?}");
+    let (_, scan) = scan_metrics(by_many);
+    assert_eq!(metric(&scan, "files_prefiltered"), 0, "{scan}");
     assert_eq!(metric(&scan, "output_rows"), 200_000, "{scan}");
     let _ = std::fs::remove_dir_all(&dir);
 }

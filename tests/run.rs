@@ -940,6 +940,23 @@ fn big_items(tag: &str, n: usize) -> (PathBuf, rusqlite::Connection) {
 }
 
 /// What `widgettdc explain --analyze` prints for `sql` over the project in `dir`.
+/// A Parquet file of one non-null Int64 column.
+fn write_int64_parquet(
+    path: &std::path::Path,
+    column: &str,
+    values: impl IntoIterator<Item = i64>,
+) {
+    use arrow::array::{Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    let schema = Schema::new(vec![Field::new(column, DataType::Int64, false)]);
+    let batch = RecordBatch::try_new(
+        std::sync::Arc::new(schema),
+        vec![std::sync::Arc::new(Int64Array::from_iter_values(values))],
+    )
+    .unwrap();
+    common::write_parquet(path, &batch);
+}
+
 fn explain_analyze(dir: &std::path::Path, sql: &str) -> String {
     let out = widgettdc()
         .args(["explain", "--analyze", "-p", dir.to_str().unwrap(), sql])
@@ -1058,18 +1075,11 @@ fn a_join_narrows_the_sqlite_scan_on_its_probe_side_at_run_time() {
 /// queries is read anew, so the count is the new file's.
 #[test]
 fn parquet_statistics_are_kept_until_the_file_changes() {
-    use arrow::array::{AsArray, Int64Array, RecordBatch};
-    use arrow::datatypes::{DataType, Field, Int64Type, Schema};
-    use std::sync::Arc;
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
     let dir = tempfile();
     let path = dir.join("t.parquet");
-    let write = |n: i64| {
-        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)]));
-        let batch =
-            RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(1..=n))])
-                .unwrap();
-        common::write_parquet(&path, &batch);
-    };
+    let write = |n: i64| write_int64_parquet(&path, "x", 1..=n);
     write(3);
     std::fs::write(
         dir.join("sources.yaml"),
@@ -1212,12 +1222,7 @@ fn a_selective_join_filter_narrows_the_parquet_scan_while_decoding() {
     );
 
     // 100 keys of the 1,000 (10%): the join alone drops the rows
-    let keys = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, false)])),
-        vec![Arc::new(Int64Array::from_iter_values(0..100))],
-    )
-    .unwrap();
-    common::write_parquet(&dir.join("keys.parquet"), &keys);
+    write_int64_parquet(&dir.join("keys.parquet"), "k", 0..100);
     std::fs::write(
         dir.join("keys.yaml"),
         "sources:\n  keys: { kind: file, path: keys.parquet }\n",
@@ -1316,22 +1321,10 @@ fn a_correlated_minimum_reads_only_the_groups_the_outer_query_needs() {
 /// table from it and not from a larger table beside it.
 #[test]
 fn a_filtered_sqlite_table_is_estimated_at_the_rows_it_returns() {
-    use arrow::array::{Int64Array, RecordBatch};
-    use arrow::datatypes::{DataType, Field, Schema};
-    use std::sync::Arc;
     // 100,000 items (a seventh of them in group g3) and 50,000 visits
     let (dir, db) = big_items("estimate", 100_000);
     drop(db);
-    let visits = RecordBatch::try_new(
-        Arc::new(Schema::new(vec![Field::new(
-            "item",
-            DataType::Int64,
-            false,
-        )])),
-        vec![Arc::new(Int64Array::from_iter_values(1..=50_000))],
-    )
-    .unwrap();
-    common::write_parquet(&dir.join("visits.parquet"), &visits);
+    write_int64_parquet(&dir.join("visits.parquet"), "item", 1..=50_000);
     std::fs::write(
         dir.join("spec.yaml"),
         "version: 1\nsources:\n  big: { kind: sqlite, path: big.db }\n  visits: { kind: file, path: visits.parquet }\n",

@@ -1351,3 +1351,64 @@ fn a_filtered_sqlite_table_is_estimated_at_the_rows_it_returns() {
     assert!(at("SqliteExec") < at("visits.parquet"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A CTE read twice (TPC-H q15's shape: the aggregate is both joined and the source of a scalar
+/// subquery's maximum) is computed once: the second copy reads the first one's batches.
+#[test]
+fn an_aggregate_read_twice_is_computed_once() {
+    let dir = tempfile();
+    write_int64_parquet(&dir.join("facts.parquet"), "v", 1..=100_000);
+    std::fs::write(
+        dir.join("spec.yaml"),
+        "version: 1\nsources:\n  facts: { kind: file, path: facts.parquet }\n",
+    )
+    .unwrap();
+    let sql = "WITH per AS (SELECT v % 7 AS g, sum(v) AS total FROM facts GROUP BY v % 7) \
+               SELECT g, total FROM per WHERE total = (SELECT max(total) FROM per)";
+    let rows = common::query_rows(&dir, sql);
+    let sums: Vec<i64> = (0..7)
+        .map(|g| (1..=100_000i64).filter(|v| v % 7 == g).sum())
+        .collect();
+    let max = *sums.iter().max().unwrap();
+    let group = sums.iter().position(|s| *s == max).unwrap() as i64;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["g"].as_i64(), Some(group), "{rows:?}");
+    assert_eq!(rows[0]["total"].as_i64(), Some(max), "{rows:?}");
+
+    let text = explain_analyze(&dir, sql);
+    assert!(
+        text.contains("Shared: #1 (computed once for 2 readers)"),
+        "{text}"
+    );
+    let copies: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("SharedExec: #1 readers=2"))
+        .collect();
+    assert_eq!(copies.len(), 2, "{text}");
+    // one copy computed every partition, the other computed none and read them all
+    let computed: u64 = copies
+        .iter()
+        .map(|l| metric(l, "partitions_computed"))
+        .sum();
+    let shared: u64 = copies.iter().map(|l| metric(l, "partitions_shared")).sum();
+    assert!(computed >= 1, "{text}");
+    assert_eq!(computed, shared, "{text}");
+    assert!(
+        copies.iter().any(|l| metric(l, "partitions_computed") == 0),
+        "{text}"
+    );
+    // the file was read once: only one scan has metrics of rows
+    let scanned: u64 = text
+        .lines()
+        .filter(|l| l.contains("DataSourceExec") && l.contains("facts.parquet"))
+        .map(|l| metric(l, "output_rows"))
+        .sum();
+    assert_eq!(scanned, 100_000, "{text}");
+
+    // an aggregate of random values is not shared: each copy has its own
+    let volatile =
+        "WITH per AS (SELECT v % 7 AS g, sum(v * random()) AS total FROM facts GROUP BY v % 7) \
+                    SELECT count(*) AS n FROM per WHERE total <= (SELECT max(total) FROM per)";
+    let text = explain_analyze(&dir, volatile);
+    assert!(!text.contains("SharedExec"), "{text}");
+}

@@ -112,13 +112,15 @@ pub fn session(config: SessionConfig, env: Arc<RuntimeEnv>) -> SessionContext {
         .with_config(config)
         .with_runtime_env(env)
         .with_optimizer_rules(crate::federation::optimizer_rules())
-        .with_query_planner(Arc::new(datafusion_federation::FederatedQueryPlanner::new()))
+        .with_query_planner(Arc::new(crate::shared_subplans::Planner))
         .with_default_features()
         // after DataFusion's rules: a Parquet scan with a join's run-time filter reads a file
         // with a row filter when that filter keeps few of its rows
         .with_physical_optimizer_rule(Arc::new(
             crate::sources::parquet_row_filter::RowFilterWhenSelective,
         ))
+        // last: the copies of a shared sub-plan share what the first computes
+        .with_physical_optimizer_rule(Arc::new(crate::shared_subplans::LinkShared))
         .build();
     let ctx = SessionContext::new_with_state(state);
     for f in widgettdc_stdlib::scalar_functions() {

@@ -122,5 +122,8 @@ pub fn optimizer_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
     // after the regrouping, which makes every equality of an inner join tree a key again
     rules.push(Arc::new(crate::aggregate_keys::AggregateKeysToFilter));
     rules.push(Arc::new(Federation::new(local)));
+    // last: an aggregate that occurs twice (a CTE read twice) is computed once
+    // (`shared_subplans.rs`)
+    rules.push(Arc::new(crate::shared_subplans::ShareRepeatedAggregates));
     rules
 }

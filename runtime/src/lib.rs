@@ -22,6 +22,7 @@ pub mod join_groups;
 pub mod output;
 pub mod params;
 pub mod schemas;
+pub mod shared_subplans;
 pub mod sources;
 
 pub use engine::{DirectRun, Options, Runtime};

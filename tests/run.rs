@@ -1405,6 +1405,24 @@ fn an_aggregate_read_twice_is_computed_once() {
         .sum();
     assert_eq!(scanned, 100_000, "{text}");
 
+    // both sides of a join read one computation (the build side computes, the probe side
+    // waits for it): each group next to the following one
+    let pairs = "WITH per AS (SELECT v % 7 AS g, sum(v) AS total FROM facts GROUP BY v % 7) \
+                 SELECT a.g, b.total - a.total AS diff FROM per a JOIN per b ON b.g = a.g + 1 ORDER BY a.g";
+    let rows = common::query_rows(&dir, pairs);
+    let got: Vec<(i64, i64)> = rows
+        .iter()
+        .map(|r| (r["g"].as_i64().unwrap(), r["diff"].as_i64().unwrap()))
+        .collect();
+    let want: Vec<(i64, i64)> = (0..6).map(|g| (g as i64, sums[g + 1] - sums[g])).collect();
+    assert_eq!(got, want);
+    let text = explain_analyze(&dir, pairs);
+    assert_eq!(
+        text.matches("SharedExec: #1 readers=2").count(),
+        2,
+        "{text}"
+    );
+
     // an aggregate of random values is not shared: each copy has its own
     let volatile =
         "WITH per AS (SELECT v % 7 AS g, sum(v * random()) AS total FROM facts GROUP BY v % 7) \

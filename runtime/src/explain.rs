@@ -182,6 +182,14 @@ fn collect(plan: &Arc<dyn ExecutionPlan>, analyze: bool, out: &mut Vec<SourceWor
                     "\n    rows received: {}",
                     run.rows.load(std::sync::atomic::Ordering::Relaxed)
                 ));
+                if let Some(split) =
+                    crate::sources::pg_fetch::ranges_of(plan.metrics().as_ref(), &run.sent)
+                {
+                    detail.push_str(&format!(
+                        "\n    read in {} ranges of {}'s pages, at once",
+                        split.ranges, split.table
+                    ));
+                }
             }
         }
         out.push(SourceWork {

@@ -27,6 +27,7 @@ pub mod pg_fetch;
 pub mod pg_learnt;
 pub mod pg_listen;
 pub mod pg_pipeline;
+pub mod pg_ranges;
 pub mod pg_rows;
 pub mod pg_statement;
 pub mod rest;

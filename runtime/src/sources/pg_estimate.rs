@@ -58,10 +58,7 @@ pub fn table(
     // the statements' rows are fetched and converted here (`pg_fetch.rs`)
     let fetched = Arc::new(Wrapped {
         inner: Arc::clone(&source.provider.executor),
-        hooks: super::pg_fetch::Fetch {
-            pool: Arc::clone(pool),
-            source: source_name.to_string(),
-        },
+        hooks: super::pg_fetch::Fetch::new(Arc::clone(pool), source_name.to_string()),
     });
     let estimated = Arc::new(Wrapped {
         inner: fetched as Arc<dyn SQLExecutor>,

@@ -9,20 +9,32 @@
 //! read where it lies in the row. A batch with a column type `pg_rows` does not take (or a
 //! value it cannot convert exactly) goes the provider's way, so every batch is what the
 //! provider would have made. Failures name the source, as direct statements' do.
+//!
+//! A statement over a large table is read in ranges of that table's pages, at once, on several
+//! connections ([`super::pg_ranges`]); the ranges each statement was read in are kept for
+//! `explain --analyze` ([`ranges_of`]).
 
-use std::sync::Arc;
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::metrics::{CustomMetricValue, Metric, MetricValue, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::PhysicalExpr;
 use datafusion_federation::sql::SQLExecutor;
+use datafusion_table_providers::sql::db_connection_pool::dbconnection::postgresconn::PostgresConnection;
 use datafusion_table_providers::sql::db_connection_pool::postgrespool::PostgresConnectionPool;
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use tokio_postgres::types::{ToSql, Type};
 use widgettdc_compiler::Code;
 
+use super::pg_ranges;
 use super::pg_rows;
 use super::pg_statement::{error, postgres_message};
 use super::wrapped_executor::Hooks;
@@ -35,7 +47,104 @@ pub struct Fetch {
     pub pool: Arc<PostgresConnectionPool>,
     /// The source's name, for errors.
     pub source: String,
+    /// How many ranges each statement was last read in (by the SQL sent).
+    pub ranges: Arc<Ranges>,
 }
+
+impl Fetch {
+    pub fn new(pool: Arc<PostgresConnectionPool>, source: String) -> Self {
+        Fetch {
+            pool,
+            source,
+            ranges: Arc::default(),
+        }
+    }
+}
+
+/// How a statement was last read: the table split and the number of ranges.
+#[derive(Debug, Clone)]
+pub struct Split {
+    pub table: String,
+    pub ranges: usize,
+}
+
+/// The splits of the statements read in ranges, by SQL (at most [`REMEMBERED`]).
+#[derive(Debug, Default)]
+pub struct Ranges(Mutex<HashMap<String, Split>>);
+
+const REMEMBERED: usize = 256;
+
+impl Ranges {
+    fn remember(&self, sql: &str, split: Split) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if m.len() >= REMEMBERED && !m.contains_key(sql) {
+            m.clear();
+        }
+        m.insert(sql.to_string(), split);
+    }
+
+    fn get(&self, sql: &str) -> Option<Split> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(sql)
+            .cloned()
+    }
+}
+
+impl fmt::Display for Ranges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.lock().unwrap_or_else(|p| p.into_inner()).len();
+        write!(f, "{n}")
+    }
+}
+
+impl CustomMetricValue for Ranges {
+    fn new_empty(&self) -> Arc<dyn CustomMetricValue> {
+        Arc::new(Ranges::default())
+    }
+
+    fn aggregate(&self, other: Arc<dyn CustomMetricValue>) {
+        let Some(other) = other.as_any().downcast_ref::<Ranges>() else {
+            return;
+        };
+        if std::ptr::eq(self, other) {
+            return;
+        }
+        let theirs = other.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for (sql, split) in theirs {
+            self.remember(&sql, split);
+        }
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_usize(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    fn is_eq(&self, other: &Arc<dyn CustomMetricValue>) -> bool {
+        other
+            .as_any()
+            .downcast_ref::<Ranges>()
+            .is_some_and(|o| std::ptr::eq(self, o))
+    }
+}
+
+/// How the statement `sql` (as sent) was split when it last ran, from a sub-plan's metrics.
+pub fn ranges_of(metrics: Option<&MetricsSet>, sql: &str) -> Option<Split> {
+    metrics?.iter().find_map(|m| match m.value() {
+        MetricValue::Custom { name, value } if name == "ranges" => value
+            .as_any()
+            .downcast_ref::<Ranges>()
+            .and_then(|r| r.get(sql)),
+        _ => None,
+    })
+}
+
+type Batches = BoxStream<'static, Result<RecordBatch>>;
 
 impl Hooks for Fetch {
     fn execute(
@@ -49,33 +158,289 @@ impl Hooks for Fetch {
         let source = self.source.clone();
         let query = query.to_string();
         let out = Arc::clone(&schema);
+        let seen = Arc::clone(&self.ranges);
         let batches = futures::stream::once(async move {
             let conn = pool
                 .connect_direct()
                 .await
                 .map_err(|e| error(&source, &e, Code::SourceUnavailable))?;
-            let rows = conn
-                .conn
-                .query_typed_raw(
-                    query.as_str(),
-                    std::iter::empty::<(&(dyn ToSql + Sync), Type)>(),
-                )
-                .await
-                .map_err(|e| error(&source, &postgres_message(&e), Code::QueryExecution))?;
-            Ok::<_, DataFusionError>(rows.chunks(BATCH).map(move |rows| {
-                // the connection goes back to the pool once the rows are read (or dropped)
-                let _held = &conn;
-                let rows = rows
-                    .into_iter()
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(|e| error(&source, &postgres_message(&e), Code::QueryExecution))?;
-                pg_rows::to_arrow(&rows, &schema, &schema)
-            }))
+            if let Some(split) = pg_ranges::splittable(&query) {
+                let pages = table_pages(&conn, &split.tables).await;
+                let largest = pages
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|(_, p)| **p)
+                    .map(|(i, p)| (i, *p));
+                let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
+                if let Some((table, pages)) = largest {
+                    let n = pg_ranges::ranges_for(pages, parallelism);
+                    if n > 1 {
+                        seen.remember(
+                            &query,
+                            Split {
+                                table: split.tables[table].0.clone(),
+                                ranges: n,
+                            },
+                        );
+                        let statements = split.ranges(table, pages, n);
+                        return in_ranges(conn, pool, statements, query, schema, source).await;
+                    }
+                }
+            }
+            Ok::<_, DataFusionError>(one(conn, query, schema, source))
         })
         .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             out,
             batches.boxed(),
         )))
+    }
+
+    fn metrics(&self, inner: &Arc<dyn SQLExecutor>) -> Option<MetricsSet> {
+        let mut set = inner.metrics().unwrap_or_default();
+        set.push(Arc::new(Metric::new(
+            MetricValue::Custom {
+                name: "ranges".into(),
+                value: Arc::clone(&self.ranges) as Arc<dyn CustomMetricValue>,
+            },
+            None,
+        )));
+        Some(set)
+    }
+}
+
+/// The pages of each table (0 for what is not a table with storage, or cannot be asked).
+async fn table_pages(conn: &PostgresConnection, tables: &[(String, String)]) -> Vec<i64> {
+    let names: Vec<String> = tables.iter().map(|(n, _)| n.clone()).collect();
+    let sql = "SELECT coalesce((SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint \
+               FROM pg_class c WHERE c.oid = to_regclass(u.n) AND c.relkind IN ('r', 'm')), 0)::bigint \
+               FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY u.i";
+    match conn
+        .conn
+        .query_typed(sql, &[(&names as &(dyn ToSql + Sync), Type::TEXT_ARRAY)])
+        .await
+    {
+        Ok(rows) if rows.len() == names.len() => rows
+            .iter()
+            .map(|r| r.try_get::<_, i64>(0).unwrap_or(0))
+            .collect(),
+        _ => vec![0; names.len()],
+    }
+}
+
+/// One statement's rows, converted as they come.
+fn one(conn: PostgresConnection, query: String, schema: SchemaRef, source: String) -> Batches {
+    futures::stream::once(async move {
+        let rows = conn
+            .conn
+            .query_typed_raw(
+                query.as_str(),
+                std::iter::empty::<(&(dyn ToSql + Sync), Type)>(),
+            )
+            .await
+            .map_err(|e| error(&source, &postgres_message(&e), Code::QueryExecution))?;
+        Ok::<_, DataFusionError>(rows.chunks(BATCH).map(move |rows| {
+            // the connection goes back to the pool once the rows are read (or dropped)
+            let _held = &conn;
+            let rows = rows
+                .into_iter()
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| error(&source, &postgres_message(&e), Code::QueryExecution))?;
+            pg_rows::to_arrow(&rows, &schema, &schema)
+        }))
+    })
+    .try_flatten()
+    .boxed()
+}
+
+/// A connection inside a read-only transaction. Dropped before it ends (a query cancelled or
+/// failed), the transaction is rolled back before the connection goes back to the pool.
+struct InTransaction(Option<PostgresConnection>);
+
+impl InTransaction {
+    /// Start a repeatable-read, read-only transaction; with `snapshot`, on that exported
+    /// snapshot, else exporting its own (returned). One round trip.
+    async fn begin(
+        conn: PostgresConnection,
+        snapshot: Option<&str>,
+    ) -> std::result::Result<(Self, Option<String>), tokio_postgres::Error> {
+        let tx = InTransaction(Some(conn));
+        let Some(conn) = tx.0.as_ref() else {
+            return Ok((tx, None));
+        };
+        let sql = match snapshot {
+            Some(id) => format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
+                id.replace('\'', "''")
+            ),
+            None => "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT pg_export_snapshot()"
+                .to_string(),
+        };
+        let messages = conn.conn.simple_query(&sql).await?;
+        let exported = messages.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        });
+        Ok((tx, exported))
+    }
+
+    fn conn(&self) -> Option<&PostgresConnection> {
+        self.0.as_ref()
+    }
+
+    async fn commit(mut self) {
+        if let Some(conn) = self.0.take() {
+            let _ = conn.conn.simple_query("COMMIT").await;
+        }
+    }
+}
+
+impl Drop for InTransaction {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    let _ = conn.conn.simple_query("ROLLBACK").await;
+                });
+            }
+        }
+    }
+}
+
+/// The rows of `statements` (the ranges of one statement), read at once: each on a connection
+/// of its own when the pool hands one over within [`pg_ranges::EXTRA_WAIT`], else after the
+/// others; each reader converts its rows in its own task. All read one snapshot: the first
+/// connection exports its transaction's snapshot and the others read in it (as
+/// `pg_dump --jobs` does), so a row changed meanwhile is read once, as it was. Dropping the
+/// stream stops the readers and rolls their transactions back.
+async fn in_ranges(
+    first: PostgresConnection,
+    pool: Arc<PostgresConnectionPool>,
+    statements: Vec<String>,
+    whole: String,
+    schema: SchemaRef,
+    source: String,
+) -> Result<Batches> {
+    let (first, snapshot) = match InTransaction::begin(first, None).await {
+        Ok((tx, Some(id))) => (tx, id),
+        // no snapshot came back (the transaction is rolled back as `tx` goes)
+        Ok((_tx, None)) => {
+            return Err(error(
+                &source,
+                &format!("Postgres exported no snapshot to read `{whole}` in ranges"),
+                Code::QueryExecution,
+            ))
+        }
+        Err(e) => return Err(error(&source, &postgres_message(&e), Code::QueryExecution)),
+    };
+    let readers = statements.len();
+    let queue = Arc::new(Mutex::new(VecDeque::from(statements)));
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2 * readers);
+    // each other reader holds one of these until it has taken the snapshot (or given up):
+    // the first transaction, whose snapshot it is, stays open until then
+    let (joined, mut all_joined) = tokio::sync::mpsc::channel::<()>(1);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 1..readers {
+        let (pool, queue, tx, schema, source, snapshot, joined) = (
+            Arc::clone(&pool),
+            Arc::clone(&queue),
+            tx.clone(),
+            Arc::clone(&schema),
+            source.clone(),
+            snapshot.clone(),
+            joined.clone(),
+        );
+        tasks.spawn(async move {
+            let Ok(Ok(conn)) =
+                tokio::time::timeout(pg_ranges::EXTRA_WAIT, pool.connect_direct()).await
+            else {
+                return;
+            };
+            let Ok((reader, _)) = InTransaction::begin(conn, Some(&snapshot)).await else {
+                return;
+            };
+            drop(joined);
+            if read(&reader, &queue, &tx, &schema, &source).await {
+                reader.commit().await;
+            }
+        });
+    }
+    drop(joined);
+    {
+        let (queue, tx, schema, source) = (
+            Arc::clone(&queue),
+            tx.clone(),
+            Arc::clone(&schema),
+            source.clone(),
+        );
+        tasks.spawn(async move {
+            let done = read(&first, &queue, &tx, &schema, &source).await;
+            // the others have taken the snapshot (or given up) before it goes
+            while all_joined.recv().await.is_some() {}
+            // ranges left by readers that gave up
+            if done && read(&first, &queue, &tx, &schema, &source).await {
+                first.commit().await;
+            }
+        });
+    }
+    drop(tx);
+    // the stream owns the readers: dropping it aborts them
+    Ok(
+        futures::stream::unfold((rx, tasks), |(mut rx, tasks)| async move {
+            rx.recv().await.map(|batch| (batch, (rx, tasks)))
+        })
+        .boxed(),
+    )
+}
+
+/// Reads statements from `queue` in `reader`'s transaction until none is left, sending each
+/// batch to `tx`; false when it stopped early (an error, sent on; or no one reads any more).
+async fn read(
+    reader: &InTransaction,
+    queue: &Mutex<VecDeque<String>>,
+    tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+    schema: &SchemaRef,
+    source: &str,
+) -> bool {
+    let Some(conn) = reader.conn() else {
+        return false;
+    };
+    loop {
+        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+        let Some(sql) = next else {
+            return true;
+        };
+        let rows = match conn
+            .conn
+            .query_typed_raw(
+                sql.as_str(),
+                std::iter::empty::<(&(dyn ToSql + Sync), Type)>(),
+            )
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                let _ = tx
+                    .send(Err(error(
+                        source,
+                        &postgres_message(&e),
+                        Code::QueryExecution,
+                    )))
+                    .await;
+                return false;
+            }
+        };
+        let mut chunks = std::pin::pin!(rows.chunks(BATCH));
+        while let Some(rows) = chunks.next().await {
+            let batch = rows
+                .into_iter()
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| error(source, &postgres_message(&e), Code::QueryExecution))
+                .and_then(|rows| pg_rows::to_arrow(&rows, schema, schema));
+            let failed = batch.is_err();
+            if tx.send(batch).await.is_err() || failed {
+                return false;
+            }
+        }
     }
 }

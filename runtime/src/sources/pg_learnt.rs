@@ -62,6 +62,8 @@ pub struct Run {
     pub conditions: Vec<String>,
     /// The rows Postgres sent back (so far, while it runs).
     pub rows: Arc<AtomicUsize>,
+    /// The statement sent (with the conditions).
+    pub sent: String,
 }
 
 /// Statements remembered at most (the map is emptied when full).
@@ -155,6 +157,7 @@ impl Hooks for Learnt {
                 Run {
                     conditions,
                     rows: Arc::clone(&counted),
+                    sent: sql.clone(),
                 },
             );
             Ok::<_, DataFusionError>(inner.execute(&sql, schema, &[])?.inspect_ok(move |b| {

@@ -13,6 +13,7 @@
 //! kind (its spec keys and decoding) is in `compiler/src/spec/sources/`.
 
 pub mod api_rows;
+pub mod by_sql;
 pub mod database;
 pub mod document;
 pub mod file;

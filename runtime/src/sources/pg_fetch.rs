@@ -14,16 +14,14 @@
 //! connections ([`super::pg_ranges`]); the ranges each statement was read in are kept for
 //! `explain --analyze` ([`ranges_of`]).
 
-use std::any::Any;
-use std::collections::{HashMap, VecDeque};
-use std::fmt;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::physical_plan::metrics::{CustomMetricValue, Metric, MetricValue, MetricsSet};
+use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::PhysicalExpr;
 use datafusion_federation::sql::SQLExecutor;
@@ -34,6 +32,7 @@ use futures::{StreamExt, TryStreamExt};
 use tokio_postgres::types::{ToSql, Type};
 use widgettdc_compiler::Code;
 
+use super::by_sql::{self, BySql};
 use super::pg_ranges;
 use super::pg_rows;
 use super::pg_statement::{error, postgres_message};
@@ -68,80 +67,12 @@ pub struct Split {
     pub ranges: usize,
 }
 
-/// The splits of the statements read in ranges, by SQL (at most [`REMEMBERED`]).
-#[derive(Debug, Default)]
-pub struct Ranges(Mutex<HashMap<String, Split>>);
-
-const REMEMBERED: usize = 256;
-
-impl Ranges {
-    fn remember(&self, sql: &str, split: Split) {
-        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() >= REMEMBERED && !m.contains_key(sql) {
-            m.clear();
-        }
-        m.insert(sql.to_string(), split);
-    }
-
-    fn get(&self, sql: &str) -> Option<Split> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(sql)
-            .cloned()
-    }
-}
-
-impl fmt::Display for Ranges {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.lock().unwrap_or_else(|p| p.into_inner()).len();
-        write!(f, "{n}")
-    }
-}
-
-impl CustomMetricValue for Ranges {
-    fn new_empty(&self) -> Arc<dyn CustomMetricValue> {
-        Arc::new(Ranges::default())
-    }
-
-    fn aggregate(&self, other: Arc<dyn CustomMetricValue>) {
-        let Some(other) = other.as_any().downcast_ref::<Ranges>() else {
-            return;
-        };
-        if std::ptr::eq(self, other) {
-            return;
-        }
-        let theirs = other.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        for (sql, split) in theirs {
-            self.remember(&sql, split);
-        }
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_usize(&self) -> usize {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    fn is_eq(&self, other: &Arc<dyn CustomMetricValue>) -> bool {
-        other
-            .as_any()
-            .downcast_ref::<Ranges>()
-            .is_some_and(|o| std::ptr::eq(self, o))
-    }
-}
+/// The splits of the statements read in ranges, by the SQL sent.
+pub type Ranges = BySql<Split>;
 
 /// How the statement `sql` (as sent) was split when it last ran, from a sub-plan's metrics.
 pub fn ranges_of(metrics: Option<&MetricsSet>, sql: &str) -> Option<Split> {
-    metrics?.iter().find_map(|m| match m.value() {
-        MetricValue::Custom { name, value } if name == "ranges" => value
-            .as_any()
-            .downcast_ref::<Ranges>()
-            .and_then(|r| r.get(sql)),
-        _ => None,
-    })
+    by_sql::find(metrics, "ranges", sql)
 }
 
 type Batches = BoxStream<'static, Result<RecordBatch>>;
@@ -198,13 +129,7 @@ impl Hooks for Fetch {
 
     fn metrics(&self, inner: &Arc<dyn SQLExecutor>) -> Option<MetricsSet> {
         let mut set = inner.metrics().unwrap_or_default();
-        set.push(Arc::new(Metric::new(
-            MetricValue::Custom {
-                name: "ranges".into(),
-                value: Arc::clone(&self.ranges) as Arc<dyn CustomMetricValue>,
-            },
-            None,
-        )));
+        set.push(self.ranges.metric("ranges"));
         Some(set)
     }
 }

@@ -21,23 +21,21 @@
 //! uuid or enum column); `IS NULL`; `AND`/`OR`. Everything else is left out, which only widens
 //! the rows: DataFusion applies the exact filter again.
 
-use std::any::Any;
-use std::collections::HashMap;
-use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Schema, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
-use datafusion::physical_plan::metrics::{CustomMetricValue, Metric, MetricValue, MetricsSet};
+use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::PhysicalExpr;
 use datafusion_federation::sql::SQLExecutor;
 use futures::{StreamExt, TryStreamExt};
 
+use super::by_sql::{self, BySql};
 use super::learnt::supersets;
 use super::sqlite::pushdown::ident;
 use super::wrapped_executor::Hooks;
@@ -50,10 +48,9 @@ pub struct Learnt {
 }
 
 /// What each statement federation made became when it last ran: the conditions added to it
-/// and the rows Postgres sent back. Shown by `explain --analyze` through the sub-plan's
-/// metrics (`statements`).
-#[derive(Debug, Default)]
-pub struct Sent(Mutex<HashMap<String, Run>>);
+/// and the rows Postgres sent back, by the statement federation made. Shown by `explain
+/// --analyze` through the sub-plan's metrics (`statements`).
+pub type Sent = BySql<Run>;
 
 /// One run of a statement.
 #[derive(Debug, Clone, Default)]
@@ -64,69 +61,6 @@ pub struct Run {
     pub rows: Arc<AtomicUsize>,
     /// The statement sent (with the conditions).
     pub sent: String,
-}
-
-/// Statements remembered at most (the map is emptied when full).
-const REMEMBERED: usize = 256;
-
-impl Sent {
-    /// The last run of `sql`, if it ran.
-    pub fn run(&self, sql: &str) -> Option<Run> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(sql)
-            .cloned()
-    }
-
-    fn remember(&self, sql: &str, run: Run) {
-        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if m.len() >= REMEMBERED && !m.contains_key(sql) {
-            m.clear();
-        }
-        m.insert(sql.to_string(), run);
-    }
-}
-
-impl fmt::Display for Sent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.lock().unwrap_or_else(|p| p.into_inner()).len();
-        write!(f, "{n}")
-    }
-}
-
-impl CustomMetricValue for Sent {
-    fn new_empty(&self) -> Arc<dyn CustomMetricValue> {
-        Arc::new(Sent::default())
-    }
-
-    fn aggregate(&self, other: Arc<dyn CustomMetricValue>) {
-        let Some(other) = other.as_any().downcast_ref::<Sent>() else {
-            return;
-        };
-        if std::ptr::eq(self, other) {
-            return;
-        }
-        let theirs = other.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        for (sql, run) in theirs {
-            self.remember(&sql, run);
-        }
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_usize(&self) -> usize {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    fn is_eq(&self, other: &Arc<dyn CustomMetricValue>) -> bool {
-        other
-            .as_any()
-            .downcast_ref::<Sent>()
-            .is_some_and(|o| std::ptr::eq(self, o))
-    }
 }
 
 impl Hooks for Learnt {
@@ -170,26 +104,14 @@ impl Hooks for Learnt {
 
     fn metrics(&self, inner: &Arc<dyn SQLExecutor>) -> Option<MetricsSet> {
         let mut set = inner.metrics().unwrap_or_default();
-        set.push(Arc::new(Metric::new(
-            MetricValue::Custom {
-                name: "statements".into(),
-                value: Arc::clone(&self.sent) as Arc<dyn CustomMetricValue>,
-            },
-            None,
-        )));
+        set.push(self.sent.metric("statements"));
         Some(set)
     }
 }
 
 /// The last run of `sql` (a federated statement), from a sub-plan's metrics.
 pub fn last_run(metrics: Option<&MetricsSet>, sql: &str) -> Option<Run> {
-    metrics?.iter().find_map(|m| match m.value() {
-        MetricValue::Custom { name, value } if name == "statements" => value
-            .as_any()
-            .downcast_ref::<Sent>()
-            .and_then(|n| n.run(sql)),
-        _ => None,
-    })
+    by_sql::find(metrics, "statements", sql)
 }
 
 /// `query` with `conditions` on its rows, its columns named as `schema`'s.

@@ -14,8 +14,9 @@
 //! connections ([`super::pg_ranges`]); the ranges each statement was read in are kept for
 //! `explain --analyze` ([`ranges_of`]).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -48,7 +49,13 @@ pub struct Fetch {
     pub source: String,
     /// How many ranges each statement was last read in (by the SQL sent).
     pub ranges: Arc<Ranges>,
+    /// The pages of the tables statements read, kept [`KEEP_PAGES`], so a statement over
+    /// tables already asked about does not wait for the catalog.
+    pages: Arc<Mutex<HashMap<String, (Instant, i64)>>>,
 }
+
+/// How long a table's page count is kept.
+const KEEP_PAGES: Duration = Duration::from_secs(60);
 
 impl Fetch {
     pub fn new(pool: Arc<PostgresConnectionPool>, source: String) -> Self {
@@ -56,6 +63,7 @@ impl Fetch {
             pool,
             source,
             ranges: Arc::default(),
+            pages: Arc::default(),
         }
     }
 }
@@ -90,13 +98,14 @@ impl Hooks for Fetch {
         let query = query.to_string();
         let out = Arc::clone(&schema);
         let seen = Arc::clone(&self.ranges);
+        let kept = Arc::clone(&self.pages);
         let batches = futures::stream::once(async move {
             let conn = pool
                 .connect_direct()
                 .await
                 .map_err(|e| error(&source, &e, Code::SourceUnavailable))?;
             if let Some(split) = pg_ranges::splittable(&query) {
-                let pages = table_pages(&conn, &split.tables).await;
+                let pages = table_pages(&conn, &split.tables, &kept).await;
                 let largest = pages
                     .iter()
                     .enumerate()
@@ -134,9 +143,28 @@ impl Hooks for Fetch {
     }
 }
 
-/// The pages of each table (0 for what is not a table with storage, or cannot be asked).
-async fn table_pages(conn: &PostgresConnection, tables: &[(String, String)]) -> Vec<i64> {
+/// The pages of each table (0 for what is not a table with storage, or cannot be asked); from
+/// `kept` when all were asked about within [`KEEP_PAGES`].
+async fn table_pages(
+    conn: &PostgresConnection,
+    tables: &[(String, String)],
+    kept: &Mutex<HashMap<String, (Instant, i64)>>,
+) -> Vec<i64> {
     let names: Vec<String> = tables.iter().map(|(n, _)| n.clone()).collect();
+    let known: Option<Vec<i64>> = {
+        let kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+        names
+            .iter()
+            .map(|n| {
+                kept.get(n)
+                    .filter(|(at, _)| at.elapsed() < KEEP_PAGES)
+                    .map(|(_, p)| *p)
+            })
+            .collect()
+    };
+    if let Some(pages) = known {
+        return pages;
+    }
     let sql = "SELECT coalesce((SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint \
                FROM pg_class c WHERE c.oid = to_regclass(u.n) AND c.relkind IN ('r', 'm')), 0)::bigint \
                FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY u.i";
@@ -145,10 +173,21 @@ async fn table_pages(conn: &PostgresConnection, tables: &[(String, String)]) -> 
         .query_typed(sql, &[(&names as &(dyn ToSql + Sync), Type::TEXT_ARRAY)])
         .await
     {
-        Ok(rows) if rows.len() == names.len() => rows
-            .iter()
-            .map(|r| r.try_get::<_, i64>(0).unwrap_or(0))
-            .collect(),
+        Ok(rows) if rows.len() == names.len() => {
+            let pages: Vec<i64> = rows
+                .iter()
+                .map(|r| r.try_get::<_, i64>(0).unwrap_or(0))
+                .collect();
+            let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
+            if kept.len() > 1_024 {
+                kept.clear();
+            }
+            let now = Instant::now();
+            for (n, p) in names.into_iter().zip(&pages) {
+                kept.insert(n, (now, *p));
+            }
+            pages
+        }
         _ => vec![0; names.len()],
     }
 }

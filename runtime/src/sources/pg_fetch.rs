@@ -52,6 +52,8 @@ pub struct Fetch {
     /// The pages of the tables statements read, kept [`KEEP_PAGES`], so a statement over
     /// tables already asked about does not wait for the catalog.
     pages: Arc<Mutex<HashMap<String, (Instant, i64)>>>,
+    /// The cores, read once (reading them looks at the cgroup's limits each time).
+    parallelism: usize,
 }
 
 /// How long a table's page count is kept.
@@ -64,6 +66,7 @@ impl Fetch {
             source,
             ranges: Arc::default(),
             pages: Arc::default(),
+            parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -99,6 +102,7 @@ impl Hooks for Fetch {
         let out = Arc::clone(&schema);
         let seen = Arc::clone(&self.ranges);
         let kept = Arc::clone(&self.pages);
+        let parallelism = self.parallelism;
         let batches = futures::stream::once(async move {
             let conn = pool
                 .connect_direct()
@@ -111,7 +115,6 @@ impl Hooks for Fetch {
                     .enumerate()
                     .max_by_key(|(_, p)| **p)
                     .map(|(i, p)| (i, *p));
-                let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
                 if let Some((table, pages)) = largest {
                     let n = pg_ranges::ranges_for(pages, parallelism);
                     if n > 1 {
@@ -192,25 +195,39 @@ async fn table_pages(
     }
 }
 
+/// Sends `sql` on `conn` (unnamed, one round trip): its rows as they come.
+async fn send(
+    conn: &PostgresConnection,
+    sql: &str,
+    source: &str,
+) -> Result<tokio_postgres::RowStream> {
+    conn.conn
+        .query_typed_raw(sql, std::iter::empty::<(&(dyn ToSql + Sync), Type)>())
+        .await
+        .map_err(|e| error(source, &postgres_message(&e), Code::QueryExecution))
+}
+
+/// A chunk of a statement's rows as a batch of `schema`.
+fn batch(
+    rows: Vec<std::result::Result<tokio_postgres::Row, tokio_postgres::Error>>,
+    schema: &SchemaRef,
+    source: &str,
+) -> Result<RecordBatch> {
+    let rows = rows
+        .into_iter()
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| error(source, &postgres_message(&e), Code::QueryExecution))?;
+    pg_rows::to_arrow(&rows, schema, schema)
+}
+
 /// One statement's rows, converted as they come.
 fn one(conn: PostgresConnection, query: String, schema: SchemaRef, source: String) -> Batches {
     futures::stream::once(async move {
-        let rows = conn
-            .conn
-            .query_typed_raw(
-                query.as_str(),
-                std::iter::empty::<(&(dyn ToSql + Sync), Type)>(),
-            )
-            .await
-            .map_err(|e| error(&source, &postgres_message(&e), Code::QueryExecution))?;
+        let rows = send(&conn, &query, &source).await?;
         Ok::<_, DataFusionError>(rows.chunks(BATCH).map(move |rows| {
             // the connection goes back to the pool once the rows are read (or dropped)
             let _held = &conn;
-            let rows = rows
-                .into_iter()
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| error(&source, &postgres_message(&e), Code::QueryExecution))?;
-            pg_rows::to_arrow(&rows, &schema, &schema)
+            batch(rows, &schema, &source)
         }))
     })
     .try_flatten()
@@ -338,11 +355,11 @@ async fn in_ranges(
             source.clone(),
         );
         tasks.spawn(async move {
+            // it reads until no range is left (those of readers that gave up too)
             let done = read(&first, &queue, &tx, &schema, &source).await;
             // the others have taken the snapshot (or given up) before it goes
             while all_joined.recv().await.is_some() {}
-            // ranges left by readers that gave up
-            if done && read(&first, &queue, &tx, &schema, &source).await {
+            if done {
                 first.commit().await;
             }
         });
@@ -374,33 +391,16 @@ async fn read(
         let Some(sql) = next else {
             return true;
         };
-        let rows = match conn
-            .conn
-            .query_typed_raw(
-                sql.as_str(),
-                std::iter::empty::<(&(dyn ToSql + Sync), Type)>(),
-            )
-            .await
-        {
+        let rows = match send(conn, &sql, source).await {
             Ok(rows) => rows,
             Err(e) => {
-                let _ = tx
-                    .send(Err(error(
-                        source,
-                        &postgres_message(&e),
-                        Code::QueryExecution,
-                    )))
-                    .await;
+                let _ = tx.send(Err(e)).await;
                 return false;
             }
         };
         let mut chunks = std::pin::pin!(rows.chunks(BATCH));
         while let Some(rows) = chunks.next().await {
-            let batch = rows
-                .into_iter()
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| error(source, &postgres_message(&e), Code::QueryExecution))
-                .and_then(|rows| pg_rows::to_arrow(&rows, schema, schema));
+            let batch = batch(rows, schema, source);
             let failed = batch.is_err();
             if tx.send(batch).await.is_err() || failed {
                 return false;

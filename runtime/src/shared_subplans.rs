@@ -142,8 +142,9 @@ impl OptimizerRule for ShareRepeatedAggregates {
         plan: LogicalPlan,
         _config: &dyn OptimizerConfig,
     ) -> Result<Transformed<LogicalPlan>> {
-        // how often each candidate occurs (those inside a shared one are already taken care of)
-        let mut counts: HashMap<LogicalPlan, usize> = HashMap::new();
+        // how often each candidate occurs (those inside a shared one are already taken care of),
+        // and the number its copies get
+        let mut counts: HashMap<LogicalPlan, (usize, Option<usize>)> = HashMap::new();
         let mut next_id = 1;
         plan.apply_with_subqueries(|p| {
             if let Some(s) = as_shared(p) {
@@ -151,24 +152,24 @@ impl OptimizerRule for ShareRepeatedAggregates {
                 return Ok(TreeNodeRecursion::Jump);
             }
             if candidate(p) {
-                *counts.entry(p.clone()).or_default() += 1;
+                counts.entry(p.clone()).or_default().0 += 1;
             }
             Ok(TreeNodeRecursion::Continue)
         })?;
-        counts.retain(|_, n| *n > 1);
+        counts.retain(|_, (n, _)| *n > 1);
         if counts.is_empty() {
             return Ok(Transformed::no(plan));
         }
         // the outermost repeated ones are wrapped, each copy with its sub-plan's number
-        let mut ids: HashMap<LogicalPlan, usize> = HashMap::new();
         plan.transform_down_with_subqueries(|p| {
             if as_shared(&p).is_some() {
                 return Ok(Transformed::new(p, false, TreeNodeRecursion::Jump));
             }
-            let Some(&readers) = counts.get(&p) else {
+            let Some((readers, id)) = counts.get_mut(&p) else {
                 return Ok(Transformed::no(p));
             };
-            let id = *ids.entry(p.clone()).or_insert_with(|| {
+            let readers = *readers;
+            let id = *id.get_or_insert_with(|| {
                 next_id += 1;
                 next_id - 1
             });

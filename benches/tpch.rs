@@ -4,9 +4,11 @@
 //! `wt_tpch_bench`, reloaded each run), part/partsupp/supplier in SQLite. All 22 queries
 //! (`tests/tpch/queries`) run through widgettdc's runtime, and in the same run over all-Parquet
 //! data through plain DataFusion (`SessionContext` + `register_parquet`, as datafusion-cli)
-//! and through DuckDB (PyPI, `tests/tpch/duckdb_tpch.py time`). Every widgettdc answer is
+//! and through DuckDB (PyPI, `tests/tpch/duckdb_tpch.py serve`). Every widgettdc answer is
 //! compared with DuckDB's. Per-query medians of `WIDGETTDC_TPCH_RUNS` runs (default 3) after a
-//! warm-up run; widgettdc and DataFusion runs are interleaved.
+//! warm-up run. The engines' runs alternate (widgettdc, DataFusion, DuckDB, DuckDB federated,
+//! then again), DuckDB's in processes kept waiting for the next query, so a change in the
+//! machine's load between runs does not favour one engine.
 //!
 //! A second DuckDB column is DuckDB federated as widgettdc is (the same Parquet files, the same
 //! Postgres schema, the same SQLite file, through its postgres_scanner and sqlite_scanner
@@ -45,35 +47,74 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// The median of a DuckDB run's times (seconds, as `duckdb_tpch.py` prints them), in ms.
-fn median_ms(seconds: &serde_json::Value) -> f64 {
-    let mut v: Vec<f64> = seconds
-        .as_array()
-        .expect("a list of times")
-        .iter()
-        .map(|v| v.as_f64().expect("a time in seconds") * 1000.0)
-        .collect();
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
+/// A DuckDB process (`tests/tpch/duckdb_tpch.py serve ...`) that runs one query when asked, so
+/// that its runs of a query alternate with widgettdc's and DataFusion's: all three engines are
+/// timed under the same load of the machine (a DuckDB run minutes before or after the others
+/// moved its total by a fifth on this machine).
+struct Duck {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    what: String,
 }
 
-/// `tests/tpch/duckdb_tpch.py` run by `python` with `args`: each query's times, by name.
-fn duckdb_times(
-    python: &Path,
-    args: &[&std::ffi::OsStr],
-) -> serde_json::Map<String, serde_json::Value> {
-    let out = std::process::Command::new(python)
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tpch/duckdb_tpch.py"))
-        .args(args)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{} duckdb_tpch.py {args:?}: {} (pip install duckdb)",
-        python.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("DuckDB's times as JSON")
+impl Duck {
+    /// Start it; it returns once DuckDB has written its answers (its warm-up run).
+    fn start(python: &Path, args: &[&std::ffi::OsStr]) -> Duck {
+        use std::process::Stdio;
+        let what = format!("{} duckdb_tpch.py {args:?}", python.display());
+        let mut child = std::process::Command::new(python)
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tpch/duckdb_tpch.py"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what}: {e} (pip install duckdb)"));
+        let stdin = child.stdin.take();
+        let stdout = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        let mut duck = Duck {
+            child,
+            stdin,
+            stdout,
+            what,
+        };
+        let line = duck.line();
+        assert_eq!(line, "ready", "{}: {line}", duck.what);
+        duck
+    }
+
+    fn line(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let n = self
+            .stdout
+            .read_line(&mut line)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.what));
+        assert!(n > 0, "{} ended early (see its error above)", self.what);
+        line.trim().to_string()
+    }
+
+    /// One run of a query.
+    fn time(&mut self, name: &str) -> Duration {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("open until drop");
+        writeln!(stdin, "{name}")
+            .and_then(|_| stdin.flush())
+            .unwrap_or_else(|e| panic!("{}: {e}", self.what));
+        let line = self.line();
+        let seconds: f64 = line
+            .parse()
+            .unwrap_or_else(|_| panic!("{}: {line}", self.what));
+        Duration::from_secs_f64(seconds)
+    }
+}
+
+impl Drop for Duck {
+    fn drop(&mut self) {
+        // the end of its input ends it
+        self.stdin.take();
+        let _ = self.child.wait();
+    }
 }
 
 /// A Python with DuckDB 1.5.5 and its postgres_scanner and sqlite_scanner extension wheels (the
@@ -149,29 +190,22 @@ fn main() {
     let project = base.join("project");
     tpch::write_project(&project, &parquet, schema, &sqlite);
 
-    // DuckDB first (its own process), so its answers are there to compare with
+    // DuckDB first (its own processes), so its answers are there to compare with
     let duck_dir = base.join("duckdb-answers");
     eprintln!("DuckDB over Parquet...");
-    let runs_arg = runs.to_string();
-    let duck = duckdb_times(
+    let mut duck = Duck::start(
         Path::new("python3"),
-        &[
-            "time".as_ref(),
-            parquet.as_os_str(),
-            runs_arg.as_ref(),
-            duck_dir.as_os_str(),
-        ],
+        &["serve".as_ref(), parquet.as_os_str(), duck_dir.as_os_str()],
     );
     eprintln!("DuckDB federated (Parquet + Postgres + SQLite)...");
     let fed_dir = base.join("duckdb-federated-answers");
-    let duck_fed = duckdb_times(
+    let mut duck_fed = Duck::start(
         &duckdb_federated_python(base.parent().unwrap()),
         &[
-            "time-federated".as_ref(),
+            "serve-federated".as_ref(),
             parquet.as_os_str(),
             schema.as_ref(),
             sqlite.as_os_str(),
-            runs_arg.as_ref(),
             fed_dir.as_os_str(),
         ],
     );
@@ -263,13 +297,15 @@ fn main() {
         if let Err(e) = tpch::same_answer(&federated_duck, &theirs) {
             verdict.push_str(&format!("; federated DuckDB differs: {e}"));
         }
-        let (mut ours, mut df) = (Vec::new(), Vec::new());
+        let (mut ours, mut df, mut dk, mut fed) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..runs {
             ours.push(run_ours().0);
             df.push(run_plain().0);
+            dk.push(duck.time(&name));
+            fed.push(duck_fed.time(&name));
         }
         let (o, d) = (ms(median(ours)), ms(median(df)));
-        let (k, f) = (median_ms(&duck[&name]), median_ms(&duck_fed[&name]));
+        let (k, f) = (ms(median(dk)), ms(median(fed)));
         total_ours += o;
         total_df += d;
         total_duck += k;

@@ -1,9 +1,12 @@
 """DuckDB (from PyPI) over the all-Parquet TPC-H data: the reference engine.
 
   duckdb_tpch.py answers PARQUET_DIR OUT_DIR   write each query's answer as OUT_DIR/qNN.csv
-  duckdb_tpch.py time PARQUET_DIR RUNS OUT_DIR also time each query RUNS times (after one
-                                               warm-up run) and print {"qNN": [seconds...]}
-  duckdb_tpch.py time-federated PARQUET_DIR PG_SCHEMA SQLITE_DB RUNS OUT_DIR
+  duckdb_tpch.py serve PARQUET_DIR OUT_DIR
+      write the answers as `answers` does (which also warms DuckDB up), print `ready`, then for
+      each query name read from stdin (`q01`) run that query once and print its time in seconds;
+      stop at the end of the input. The bench drives it so that DuckDB's runs of a query
+      alternate with widgettdc's and DataFusion's, under the same load of the machine.
+  duckdb_tpch.py serve-federated PARQUET_DIR PG_SCHEMA SQLITE_DB OUT_DIR
       the same, federated as widgettdc's bench is: lineitem and orders from Parquet,
       customer/nation/region from Postgres (127.0.0.1:5432, user postgres, database test,
       schema PG_SCHEMA) and part/partsupp/supplier from the SQLite file, through DuckDB's
@@ -13,7 +16,6 @@
 
 The queries are tests/tpch/queries/qNN.sql, the same text widgettdc runs."""
 import glob
-import json
 import os
 import sys
 import time
@@ -56,38 +58,45 @@ def federate(con, pg_schema, sqlite_db):
         con.execute(f"CREATE VIEW {t} AS SELECT * FROM lite.{t}")
 
 
-def time_queries(con, runs, out):
+def write_answers(con, out):
+    """Each query's answer as OUT/qNN.csv; the queries by name."""
     os.makedirs(out, exist_ok=True)
-    times = {}
+    sqls = {}
     for name, sql in queries():
         con.execute(f"COPY ({sql}) TO '{out}/{name}.csv' (HEADER, DELIMITER ',')")
-        times[name] = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            con.execute(sql).fetchall()
-            times[name].append(time.perf_counter() - start)
-    print(json.dumps(times))
+        sqls[name] = sql
+    return sqls
+
+
+def serve(con, out):
+    sqls = write_answers(con, out)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        name = line.strip()
+        if name not in sqls:
+            print(f"error: no query {name!r}", flush=True)
+            continue
+        start = time.perf_counter()
+        con.execute(sqls[name]).fetchall()
+        print(time.perf_counter() - start, flush=True)
 
 
 def main():
     mode, parquet = sys.argv[1], sys.argv[2]
     con = duckdb.connect()
-    if mode == "time-federated":
-        pg_schema, sqlite_db, runs, out = sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
+    if mode == "serve-federated":
+        pg_schema, sqlite_db, out = sys.argv[3], sys.argv[4], sys.argv[5]
         for t in ["lineitem", "orders"]:
             con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{parquet}/{t}.parquet')")
         federate(con, pg_schema, sqlite_db)
-        time_queries(con, runs, out)
+        serve(con, out)
         return
     for t in TABLES:
         con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{parquet}/{t}.parquet')")
     if mode == "answers":
-        out = sys.argv[3]
-        os.makedirs(out, exist_ok=True)
-        for name, sql in queries():
-            con.execute(f"COPY ({sql}) TO '{out}/{name}.csv' (HEADER, DELIMITER ',')")
-    elif mode == "time":
-        time_queries(con, int(sys.argv[3]), sys.argv[4])
+        write_answers(con, sys.argv[3])
+    elif mode == "serve":
+        serve(con, sys.argv[3])
     else:
         sys.exit(f"unknown mode {mode}")
 

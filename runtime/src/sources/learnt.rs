@@ -16,22 +16,24 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::Schema;
+use arrow::datatypes::{DataType, Schema};
 use datafusion::common::{Column, ScalarValue};
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
 use datafusion::physical_expr::expressions::{
-    BinaryExpr as PBinary, CaseExpr, Column as PColumn, InListExpr, IsNullExpr, Literal,
+    BinaryExpr as PBinary, CaseExpr, CastExpr, Column as PColumn, InListExpr, IsNullExpr, Literal,
 };
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr_common::physical_expr::snapshot_physical_expr;
 
 /// The filters as they are now, as logical filters over `schema`'s columns (each keeps at least
-/// the rows its filter keeps); filters that say nothing are left out.
-pub fn supersets(filters: &[Arc<dyn PhysicalExpr>], schema: &Schema) -> Vec<Expr> {
+/// the rows its filter keeps); filters that say nothing are left out. Key lists longer than
+/// `max_keys` are left out too (what a source can take differs: SQLite parses every item of an
+/// `IN` list, Postgres takes one array).
+pub fn supersets(filters: &[Arc<dyn PhysicalExpr>], schema: &Schema, max_keys: usize) -> Vec<Expr> {
     filters
         .iter()
         .filter_map(|f| snapshot_physical_expr(Arc::clone(f)).ok())
-        .filter_map(|f| superset(&f, schema))
+        .filter_map(|f| superset(&f, schema, max_keys))
         .map(without_spanned_ranges)
         .filter(|e| !matches!(e, Expr::Literal(v, _) if v == &ScalarValue::Boolean(Some(true))))
         .collect()
@@ -99,17 +101,24 @@ fn conjuncts(e: Expr, out: &mut Vec<Expr>) {
 }
 
 /// A logical filter whose rows include every row `e` keeps; `None` when it cannot be said.
-fn superset(e: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<Expr> {
+fn superset(e: &Arc<dyn PhysicalExpr>, schema: &Schema, max_keys: usize) -> Option<Expr> {
     if let Some(b) = e.downcast_ref::<PBinary>() {
         let op = *b.op();
         return match op {
             // either side alone is a superset of both
-            Operator::And => match (superset(b.left(), schema), superset(b.right(), schema)) {
+            Operator::And => match (
+                superset(b.left(), schema, max_keys),
+                superset(b.right(), schema, max_keys),
+            ) {
                 (Some(l), Some(r)) => Some(l.and(r)),
                 (Some(x), None) | (None, Some(x)) => Some(x),
                 (None, None) => None,
             },
-            Operator::Or => Some(superset(b.left(), schema)?.or(superset(b.right(), schema)?)),
+            Operator::Or => Some(superset(b.left(), schema, max_keys)?.or(superset(
+                b.right(),
+                schema,
+                max_keys,
+            )?)),
             Operator::Eq
             | Operator::NotEq
             | Operator::Lt
@@ -124,7 +133,7 @@ fn superset(e: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<Expr> {
         };
     }
     if let Some(l) = e.downcast_ref::<InListExpr>() {
-        if l.negated() {
+        if l.negated() || l.list().len() > max_keys {
             return None;
         }
         let list: Option<Vec<Expr>> = l.list().iter().map(|i| operand(i, schema)).collect();
@@ -145,7 +154,7 @@ fn superset(e: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<Expr> {
             if is_false(b) {
                 continue;
             }
-            let b = superset(b, schema)?;
+            let b = superset(b, schema, max_keys)?;
             any = Some(match any {
                 Some(a) => a.or(b),
                 None => b,
@@ -164,11 +173,22 @@ fn is_false(e: &Arc<dyn PhysicalExpr>) -> bool {
         .is_some_and(|l| l.value() == &ScalarValue::Boolean(Some(false)))
 }
 
-/// A column of the scan (by its position) or a literal.
+/// A column of the scan (by its position) or a literal. A cast of a text column to another
+/// text type is the column: the values are the same (a join of text keys of two sources casts
+/// one side's, Postgres text being `Utf8` and SQLite's and Parquet's `Utf8View`).
 fn operand(e: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<Expr> {
     if let Some(c) = e.downcast_ref::<PColumn>() {
         let field = schema.fields().get(c.index())?;
         return (field.name() == c.name()).then(|| Expr::Column(Column::from_name(c.name())));
+    }
+    if let Some(c) = e.downcast_ref::<CastExpr>() {
+        let text =
+            |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+        let column = c.expr().downcast_ref::<PColumn>()?;
+        let from = schema.fields().get(column.index())?.data_type();
+        return (text(from) && text(c.cast_type()))
+            .then(|| operand(c.expr(), schema))
+            .flatten();
     }
     if let Some(l) = e.downcast_ref::<Literal>() {
         return Some(Expr::Literal(l.value().clone(), None));

@@ -325,7 +325,7 @@ impl Debug for ChoosingMorselizer {
 
 impl Morselizer for ChoosingMorselizer {
     fn plan_file(&self, file: PartitionedFile) -> DfResult<Box<dyn MorselPlanner>> {
-        let filters = learnt::supersets(&self.dynamic, &self.schema);
+        let filters = learnt::supersets(&self.dynamic, &self.schema, usize::MAX);
         let share = filters
             .iter()
             .map(|f| kept_share(f, &self.statistics, &self.schema))

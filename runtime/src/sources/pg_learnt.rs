@@ -129,7 +129,7 @@ pub fn conditions(filters: &[Arc<dyn PhysicalExpr>], schema: &Schema) -> Vec<Str
     // a name two columns share (a join of two tables with a `region` each) is ambiguous in the
     // wrapper: conditions on it are left out
     let shared = |name: &str| schema.fields().iter().filter(|f| f.name() == name).count() > 1;
-    supersets(filters, schema)
+    supersets(filters, schema, MAX_KEYS)
         .iter()
         .filter(|e| !e.column_refs().iter().any(|c| shared(&c.name)))
         .filter_map(|e| condition(e, schema))
@@ -158,6 +158,11 @@ fn condition(e: &Expr, schema: &Schema) -> Option<String> {
         },
         Expr::InList(list) if !list.negated && !list.list.is_empty() => {
             let (c, ty) = column(&list.expr, schema)?;
+            if list.list.len() > MAX_IN_LIST {
+                if let Some(array) = array(&list.list, &ty) {
+                    return Some(format!("({} = ANY ({array}))", operand(&c, &ty)));
+                }
+            }
             let items: Option<Vec<String>> = list.list.iter().map(|i| literal(i, &ty)).collect();
             Some(format!("({} IN ({}))", operand(&c, &ty), items?.join(", ")))
         }
@@ -165,6 +170,67 @@ fn condition(e: &Expr, schema: &Schema) -> Option<String> {
         Expr::Literal(ScalarValue::Boolean(Some(false)), _) => Some("FALSE".into()),
         _ => None,
     }
+}
+
+/// The most keys sent as an `IN (...)` list; more are sent as one array constant,
+/// `key = ANY ('{1,2,...}'::int8[])`. Postgres parses and plans every item of an `IN` list as an
+/// expression of its own, which for tens of thousands of keys (a join's build side of that
+/// many rows) takes longer than reading the table; an array constant is parsed as one value,
+/// and Postgres checks membership in it through a hash table, as in an `IN` list.
+pub const MAX_IN_LIST: usize = 100;
+
+/// The most keys of one list sent to Postgres (as an array of up to a few MB of SQL text; a
+/// longer list is left out, the join's bounds beside it are sent).
+pub const MAX_KEYS: usize = 200_000;
+
+/// `items` as one Postgres array constant of the column's type, if each is a literal that
+/// Postgres compares as DataFusion does (see [`literal`]).
+fn array(items: &[Expr], ty: &DataType) -> Option<String> {
+    let element = match ty {
+        DataType::Int8 | DataType::Int16 | DataType::UInt8 => "int2",
+        DataType::Int32 | DataType::UInt16 => "int4",
+        DataType::Int64 | DataType::UInt32 => "int8",
+        DataType::UInt64 | DataType::Decimal128(..) | DataType::Decimal256(..) => "numeric",
+        DataType::Date32 => "date",
+        t if is_text(t) => "text",
+        _ => return None,
+    };
+    let mut out = String::with_capacity(items.len() * 8 + 16);
+    out.push_str("'{");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let Expr::Literal(v, _) = item else {
+            return None;
+        };
+        // the same values `literal` sends, written as array elements: numbers and dates bare,
+        // text in double quotes with `"` and `\` escaped (and `'` doubled for the SQL string)
+        literal(item, ty)?;
+        match v {
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::LargeUtf8(Some(s))
+            | ScalarValue::Utf8View(Some(s)) => {
+                out.push('"');
+                for ch in s.chars() {
+                    match ch {
+                        '"' | '\\' => {
+                            out.push('\\');
+                            out.push(ch);
+                        }
+                        '\'' => out.push_str("''"),
+                        _ => out.push(ch),
+                    }
+                }
+                out.push('"');
+            }
+            v => out.push_str(&v.to_string()),
+        }
+    }
+    out.push_str("}'::");
+    out.push_str(element);
+    out.push_str("[]");
+    Some(out)
 }
 
 /// `column op literal` (either way round).
@@ -291,6 +357,57 @@ mod tests {
             wrap("SELECT a, b FROM t", &s, &got[..1]),
             r#"SELECT * FROM (SELECT a, b FROM t) AS "wt_learnt"("k", "name", "odd""name") WHERE ("k" IN (3, 9))"#
         );
+    }
+
+    #[test]
+    fn a_long_key_list_is_sent_as_one_array_constant() {
+        let s = schema();
+        let list = |c: &str, items: Vec<Arc<dyn PhysicalExpr>>| {
+            Arc::new(InListExpr::try_new(col(c, &s).unwrap(), items, false, &s).unwrap())
+                as Arc<dyn PhysicalExpr>
+        };
+        let keys = list("k", (0..=MAX_IN_LIST as i32).map(lit).collect());
+        let numbers: Vec<String> = (0..=MAX_IN_LIST).map(|i| i.to_string()).collect();
+        assert_eq!(
+            conditions(&[keys], &s),
+            vec![format!(
+                r#"("k" = ANY ('{{{}}}'::int4[]))"#,
+                numbers.join(",")
+            )]
+        );
+        // text: each element quoted, `"` and `\` escaped for the array, `'` for the SQL string
+        let mut names: Vec<Arc<dyn PhysicalExpr>> =
+            (0..MAX_IN_LIST).map(|i| lit(format!("n{i}"))).collect();
+        names.push(lit(r#"it's "a\b""#));
+        let got = conditions(&[list("name", names)], &s);
+        assert!(
+            got[0].starts_with(r#"("name"::text = ANY ('{"n0","n1","#)
+                && got[0].ends_with(r#","it''s \"a\\b\""}'::text[]))"#),
+            "{got:?}"
+        );
+        // a join of Postgres text with SQLite or Parquet text casts the Postgres side's keys to
+        // `Utf8View`: the same values, sent as the column's
+        let cast = Arc::new(datafusion::physical_expr::expressions::CastExpr::new(
+            col("name", &s).unwrap(),
+            DataType::Utf8View,
+            None,
+        )) as Arc<dyn PhysicalExpr>;
+        let viewed = Arc::new(
+            InListExpr::try_new(
+                cast,
+                vec![lit(ScalarValue::Utf8View(Some("a".into())))],
+                false,
+                &s,
+            )
+            .unwrap(),
+        ) as Arc<dyn PhysicalExpr>;
+        assert_eq!(
+            conditions(&[viewed], &s),
+            vec![r#"("name"::text IN ('a'))"#]
+        );
+        // up to the limit, an IN list
+        let short = list("k", (0..MAX_IN_LIST as i32).map(lit).collect());
+        assert!(conditions(&[short], &s)[0].starts_with(r#"("k" IN (0, 1, "#));
     }
 
     #[test]

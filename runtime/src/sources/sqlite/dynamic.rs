@@ -16,6 +16,10 @@ use datafusion::physical_expr::PhysicalExpr;
 use super::pushdown::filter_sql;
 use crate::sources::learnt::supersets;
 
+/// The most keys of one list sent to SQLite, which parses and plans each item of an `IN` list
+/// (a longer list is left out; the join's bounds beside it are sent).
+pub const MAX_KEYS: usize = 2_000;
+
 /// What the filters say now: the conditions (SQLite SQL) a row must meet to pass them, empty
 /// when nothing can be said; and whether an index would fetch so many rows
 /// one by one that reading the table in order is cheaper (`NOT INDEXED`).
@@ -30,7 +34,7 @@ pub fn learnt(
     schema: &Schema,
     keys: Option<(usize, &BTreeMap<String, f64>)>,
 ) -> (Vec<String>, bool) {
-    let said = supersets(filters, schema);
+    let said = supersets(filters, schema, MAX_KEYS);
     let conditions = said
         .iter()
         .filter_map(|e| filter_sql(e, schema).map(|(sql, _)| sql))
@@ -140,6 +144,31 @@ mod tests {
         );
         assert!(conditions(&[hashed], &s).is_empty());
         assert!(conditions(&[lit(true)], &s).is_empty());
+    }
+
+    #[test]
+    fn a_key_list_too_long_for_sqlite_leaves_the_bounds_beside_it() {
+        let s = schema();
+        let k = col("k", &s).unwrap();
+        let keys = |n: i64| {
+            Arc::new(
+                InListExpr::try_new(Arc::clone(&k), (0..n).map(lit).collect(), false, &s).unwrap(),
+            ) as Arc<dyn PhysicalExpr>
+        };
+        let with_bounds = |n: i64| -> Arc<dyn PhysicalExpr> {
+            let bounds: Arc<dyn PhysicalExpr> = Arc::new(PBinary::new(
+                Arc::new(PBinary::new(Arc::clone(&k), Operator::GtEq, lit(0i64))),
+                Operator::And,
+                Arc::new(PBinary::new(Arc::clone(&k), Operator::LtEq, lit(n - 1))),
+            ));
+            Arc::new(PBinary::new(bounds, Operator::And, keys(n)))
+        };
+        let listed = conditions(&[with_bounds(MAX_KEYS as i64)], &s);
+        assert!(listed[0].starts_with(r#"("k" IN (0, 1, "#), "{listed:?}");
+        assert_eq!(
+            conditions(&[with_bounds(MAX_KEYS as i64 + 1)], &s),
+            vec![format!(r#"(("k" >= 0) AND ("k" <= {MAX_KEYS}))"#)]
+        );
     }
 
     #[test]

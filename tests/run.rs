@@ -1070,6 +1070,53 @@ fn a_join_narrows_the_sqlite_scan_on_its_probe_side_at_run_time() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A project whose file schemas are read when it loads can be loaded from inside an async
+/// function (before, the schema read blocked a runtime's thread and tokio panicked).
+#[test]
+fn a_project_loads_inside_an_async_runtime() {
+    let dir = tempfile();
+    write_int64_parquet(&dir.join("t.parquet"), "x", 1..=3);
+    std::fs::write(
+        dir.join("sources.yaml"),
+        "version: 1\nsources:\n  t: { kind: file, path: t.parquet }\n",
+    )
+    .unwrap();
+    let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
+    for flavour in ["current_thread", "multi_thread"] {
+        let exec = if flavour == "current_thread" {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+        }
+        .enable_all()
+        .build()
+        .unwrap();
+        let n = exec.block_on(async {
+            let rt = widgettdc_runtime::Runtime::load(
+                &dir,
+                &env,
+                &widgettdc_runtime::Options::default(),
+            )
+            .expect("the project loads");
+            let batches = rt
+                .query("SELECT sum(x) AS s FROM t")
+                .await
+                .unwrap()
+                .collect()
+                .await
+                .unwrap();
+            batches[0]
+                .column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .unwrap()
+                .value(0)
+        });
+        assert_eq!(n, 6, "{flavour}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A Parquet file's statistics (which answer `count(*)` and guide the join planner) are
 /// computed once and kept in the runtime's cache, not on every scan; a file rewritten between
 /// queries is read anew, so the count is the new file's.

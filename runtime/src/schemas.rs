@@ -14,7 +14,22 @@ use widgettdc_compiler::{Code, Diagnostic, Project};
 use crate::sources::{self, LazyTable, Registration, SourceCx};
 
 /// Read the schemas of local sources whose tables are not declared or locked.
+///
+/// Reading a file's schema is async (object_store), and runs on a runtime made for it. A thread
+/// that already runs async tasks cannot block on another runtime (tokio panics: a project loaded
+/// from inside an async function, as a server's reload or a benchmark's loop does), so there the
+/// read runs on a thread of its own, which this one waits for.
 pub fn read_local(project: &Project) -> (ExternalSchemas, Vec<Diagnostic>) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return read_local_here(project);
+    }
+    std::thread::scope(|s| match s.spawn(|| read_local_here(project)).join() {
+        Ok(out) => out,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+fn read_local_here(project: &Project) -> (ExternalSchemas, Vec<Diagnostic>) {
     let mut out = ExternalSchemas::new();
     let mut diags = Vec::new();
     let catalog = Catalog::build(project, &ExternalSchemas::new());

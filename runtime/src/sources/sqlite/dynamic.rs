@@ -99,11 +99,7 @@ mod tests {
     fn join_filters_become_sql_supersets() {
         let s = schema();
         let k = col("k", &s).unwrap();
-        let bounds: Arc<dyn PhysicalExpr> = Arc::new(PBinary::new(
-            Arc::new(PBinary::new(Arc::clone(&k), Operator::GtEq, lit(3i64))),
-            Operator::And,
-            Arc::new(PBinary::new(Arc::clone(&k), Operator::LtEq, lit(9i64))),
-        ));
+        let bounds = between(&k, 3, 9);
         let list = Arc::new(
             InListExpr::try_new(Arc::clone(&k), vec![lit(3i64), lit(9i64)], false, &s).unwrap(),
         ) as Arc<dyn PhysicalExpr>;
@@ -146,22 +142,27 @@ mod tests {
         assert!(conditions(&[lit(true)], &s).is_empty());
     }
 
+    /// `k IN (0, 1, ..., n - 1)`
+    fn key_list(k: &Arc<dyn PhysicalExpr>, n: i64, s: &Schema) -> Arc<dyn PhysicalExpr> {
+        Arc::new(InListExpr::try_new(Arc::clone(k), (0..n).map(lit).collect(), false, s).unwrap())
+    }
+
+    /// `k >= lo AND k <= hi`
+    fn between(k: &Arc<dyn PhysicalExpr>, lo: i64, hi: i64) -> Arc<dyn PhysicalExpr> {
+        Arc::new(PBinary::new(
+            Arc::new(PBinary::new(Arc::clone(k), Operator::GtEq, lit(lo))),
+            Operator::And,
+            Arc::new(PBinary::new(Arc::clone(k), Operator::LtEq, lit(hi))),
+        ))
+    }
+
     #[test]
     fn a_key_list_too_long_for_sqlite_leaves_the_bounds_beside_it() {
         let s = schema();
         let k = col("k", &s).unwrap();
-        let keys = |n: i64| {
-            Arc::new(
-                InListExpr::try_new(Arc::clone(&k), (0..n).map(lit).collect(), false, &s).unwrap(),
-            ) as Arc<dyn PhysicalExpr>
-        };
+        let keys = |n: i64| key_list(&k, n, &s);
         let with_bounds = |n: i64| -> Arc<dyn PhysicalExpr> {
-            let bounds: Arc<dyn PhysicalExpr> = Arc::new(PBinary::new(
-                Arc::new(PBinary::new(Arc::clone(&k), Operator::GtEq, lit(0i64))),
-                Operator::And,
-                Arc::new(PBinary::new(Arc::clone(&k), Operator::LtEq, lit(n - 1))),
-            ));
-            Arc::new(PBinary::new(bounds, Operator::And, keys(n)))
+            Arc::new(PBinary::new(between(&k, 0, n - 1), Operator::And, keys(n)))
         };
         let listed = conditions(&[with_bounds(MAX_KEYS as i64)], &s);
         assert!(listed[0].starts_with(r#"("k" IN (0, 1, "#), "{listed:?}");
@@ -175,11 +176,7 @@ mod tests {
     fn an_index_is_avoided_only_when_every_key_list_would_fetch_much_of_the_table() {
         let s = schema();
         let k = col("k", &s).unwrap();
-        let keys = |n: i64| {
-            Arc::new(
-                InListExpr::try_new(Arc::clone(&k), (0..n).map(lit).collect(), false, &s).unwrap(),
-            ) as Arc<dyn PhysicalExpr>
-        };
+        let keys = |n: i64| key_list(&k, n, &s);
         // 800,000 rows, 80 per key: 396 keys fetch 31,680 rows (the index serves them), 1,990
         // keys fetch 159,200 (more than an eighth: the table is read in order)
         let per_key = BTreeMap::from([("k".to_string(), 80.0)]);
@@ -189,12 +186,8 @@ mod tests {
         assert!(not_indexed && sql.len() == 1);
         // a join's bounds beside its key list are left out (they would lead SQLite to scan
         // the index by range)
-        let bounds: Arc<dyn PhysicalExpr> = Arc::new(PBinary::new(
-            Arc::new(PBinary::new(Arc::clone(&k), Operator::GtEq, lit(0i64))),
-            Operator::And,
-            Arc::new(PBinary::new(Arc::clone(&k), Operator::LtEq, lit(2i64))),
-        ));
-        let both: Arc<dyn PhysicalExpr> = Arc::new(PBinary::new(bounds, Operator::And, keys(3)));
+        let both: Arc<dyn PhysicalExpr> =
+            Arc::new(PBinary::new(between(&k, 0, 2), Operator::And, keys(3)));
         assert_eq!(conditions(&[both], &s), vec![r#"("k" IN (0, 1, 2))"#]);
         // without statistics, or for a column that leads no index, SQLite decides
         assert!(!learnt(&[keys(1_990)], &s, None).1);

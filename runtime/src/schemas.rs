@@ -17,7 +17,7 @@ use crate::sources::{self, LazyTable, Registration, SourceCx};
 ///
 /// Reading a file's schema is async (object_store), and runs on a runtime made for it. A thread
 /// that already runs async tasks cannot block on another runtime (tokio panics: a project loaded
-/// from inside an async function, as a server's reload or a benchmark's loop does), so there the
+/// from inside an async function, as the runtime benchmark's loop does), so there the
 /// read runs on a thread of its own, which this one waits for.
 pub fn read_local(project: &Project) -> (ExternalSchemas, Vec<Diagnostic>) {
     if tokio::runtime::Handle::try_current().is_err() {

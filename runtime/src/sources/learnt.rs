@@ -182,11 +182,9 @@ fn operand(e: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<Expr> {
         return (field.name() == c.name()).then(|| Expr::Column(Column::from_name(c.name())));
     }
     if let Some(c) = e.downcast_ref::<CastExpr>() {
-        let text =
-            |t: &DataType| matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
         let column = c.expr().downcast_ref::<PColumn>()?;
         let from = schema.fields().get(column.index())?.data_type();
-        return (text(from) && text(c.cast_type()))
+        return (is_text(from) && is_text(c.cast_type()))
             .then(|| operand(c.expr(), schema))
             .flatten();
     }
@@ -194,4 +192,12 @@ fn operand(e: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<Expr> {
         return Some(Expr::Literal(l.value().clone(), None));
     }
     None
+}
+
+/// Whether values of `ty` are text.
+pub fn is_text(ty: &DataType) -> bool {
+    matches!(
+        ty,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
 }

@@ -36,7 +36,7 @@ use datafusion_federation::sql::SQLExecutor;
 use futures::{StreamExt, TryStreamExt};
 
 use super::by_sql::{self, BySql};
-use super::learnt::supersets;
+use super::learnt::{is_text, supersets};
 use super::sqlite::pushdown::ident;
 use super::wrapped_executor::Hooks;
 
@@ -174,9 +174,8 @@ fn condition(e: &Expr, schema: &Schema) -> Option<String> {
 
 /// The most keys sent as an `IN (...)` list; more are sent as one array constant,
 /// `key = ANY ('{1,2,...}'::int8[])`. Postgres parses and plans every item of an `IN` list as an
-/// expression of its own, which for tens of thousands of keys (a join's build side of that
-/// many rows) takes longer than reading the table; an array constant is parsed as one value,
-/// and Postgres checks membership in it through a hash table, as in an `IN` list.
+/// expression of its own; an array constant is parsed as one value, and Postgres checks
+/// membership in it through a hash table, as in an `IN` list.
 pub const MAX_IN_LIST: usize = 100;
 
 /// The most keys of one list sent to Postgres (as an array of up to a few MB of SQL text; a
@@ -303,13 +302,6 @@ fn literal(e: &Expr, ty: &DataType) -> Option<String> {
         ScalarValue::Date32(Some(_)) if *ty == DataType::Date32 => Some(format!("DATE '{v}'")),
         _ => None,
     }
-}
-
-fn is_text(ty: &DataType) -> bool {
-    matches!(
-        ty,
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-    )
 }
 
 #[cfg(test)]

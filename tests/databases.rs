@@ -119,6 +119,17 @@ const TARGETS: &[(&str, &str)] = &[("emea", "50.00"), ("amer", "40.00"), ("apac"
 const REFUNDS: &[(i64, f64)] = &[(2, 2.5), (4, 10.0), (8, 4.0)];
 const MANAGERS: &[(&str, &str)] = &[("emea", "Ines"), ("amer", "Omar"), ("apac", "Yuki")];
 
+/// A SQLite source `name` in the fixture's project: `data/<name>.db`, made by `sql`.
+fn sqlite_source(f: &Fixture, name: &str, sql: &str) {
+    let db = rusqlite::Connection::open(f.dir.join(format!("data/{name}.db"))).unwrap();
+    db.execute_batch(sql).unwrap();
+    std::fs::write(
+        f.dir.join(format!("{name}.yaml")),
+        format!("sources:\n  {name}: {{ kind: sqlite, path: data/{name}.db }}\n"),
+    )
+    .unwrap();
+}
+
 fn fixture(tag: &str) -> Fixture {
     let name = format!("wt_{tag}_{}", std::process::id());
     let dir = std::env::temp_dir().join(&name);
@@ -859,18 +870,12 @@ fn a_join_narrows_what_postgres_sends_at_run_time() {
          ANALYZE {n}.events;",
         n = f.name
     ));
-    let db = rusqlite::Connection::open(f.dir.join("data/wanted.db")).unwrap();
-    db.execute_batch(
+    sqlite_source(
+        &f,
+        "wanted",
         "CREATE TABLE wanted (event INTEGER PRIMARY KEY, note TEXT NOT NULL);
          INSERT INTO wanted VALUES (17, 'first'), (59999, 'last');",
-    )
-    .unwrap();
-    drop(db);
-    std::fs::write(
-        f.dir.join("wanted.yaml"),
-        "sources:\n  wanted: { kind: sqlite, path: data/wanted.db }\n",
-    )
-    .unwrap();
+    );
     let sql = "SELECT e.id, e.kind, w.note FROM crm.events e \
                JOIN wanted.wanted w ON w.event = e.id ORDER BY e.id";
     let rows = common::query_rows(&f.dir, sql);
@@ -1550,19 +1555,13 @@ fn a_large_postgres_table_is_read_in_page_ranges_at_once() {
     .parse()
     .unwrap();
     assert!(pages >= 1_000, "{pages} pages");
-    let db = rusqlite::Connection::open(f.dir.join("data/groups.db")).unwrap();
-    db.execute_batch(
+    sqlite_source(
+        &f,
+        "groups",
         "CREATE TABLE groups (grp INTEGER PRIMARY KEY, label TEXT NOT NULL);
          WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9)
          INSERT INTO groups SELECT i, 'g' || i FROM n;",
-    )
-    .unwrap();
-    drop(db);
-    std::fs::write(
-        f.dir.join("groups.yaml"),
-        "sources:\n  groups: { kind: sqlite, path: data/groups.db }\n",
-    )
-    .unwrap();
+    );
     let sql = "SELECT g.grp, count(*) AS n, sum(w.id) AS s, max(w.pad) AS pad FROM crm.wide w \
                JOIN groups.groups g ON g.grp = w.grp GROUP BY g.grp ORDER BY g.grp";
     let rows = common::query_rows(&f.dir, sql);

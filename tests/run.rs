@@ -939,7 +939,6 @@ fn big_items(tag: &str, n: usize) -> (PathBuf, rusqlite::Connection) {
     (dir, db)
 }
 
-/// What `widgettdc explain --analyze` prints for `sql` over the project in `dir`.
 /// A Parquet file of one non-null Int64 column.
 fn write_int64_parquet(
     path: &std::path::Path,
@@ -957,6 +956,22 @@ fn write_int64_parquet(
     common::write_parquet(path, &batch);
 }
 
+/// A file source `name` in the project in `dir`: `<name>.parquet`, one non-null Int64 column.
+fn parquet_source(
+    dir: &std::path::Path,
+    name: &str,
+    column: &str,
+    values: impl IntoIterator<Item = i64>,
+) {
+    write_int64_parquet(&dir.join(format!("{name}.parquet")), column, values);
+    std::fs::write(
+        dir.join(format!("{name}.yaml")),
+        format!("sources:\n  {name}: {{ kind: file, path: {name}.parquet }}\n"),
+    )
+    .unwrap();
+}
+
+/// What `widgettdc explain --analyze` prints for `sql` over the project in `dir`.
 fn explain_analyze(dir: &std::path::Path, sql: &str) -> String {
     let out = widgettdc()
         .args(["explain", "--analyze", "-p", dir.to_str().unwrap(), sql])
@@ -1075,12 +1090,7 @@ fn a_join_narrows_the_sqlite_scan_on_its_probe_side_at_run_time() {
 #[test]
 fn a_project_loads_inside_an_async_runtime() {
     let dir = tempfile();
-    write_int64_parquet(&dir.join("t.parquet"), "x", 1..=3);
-    std::fs::write(
-        dir.join("sources.yaml"),
-        "version: 1\nsources:\n  t: { kind: file, path: t.parquet }\n",
-    )
-    .unwrap();
+    parquet_source(&dir, "t", "x", 1..=3);
     let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
     for flavour in ["current_thread", "multi_thread"] {
         let exec = if flavour == "current_thread" {
@@ -1127,12 +1137,7 @@ fn parquet_statistics_are_kept_until_the_file_changes() {
     let dir = tempfile();
     let path = dir.join("t.parquet");
     let write = |n: i64| write_int64_parquet(&path, "x", 1..=n);
-    write(3);
-    std::fs::write(
-        dir.join("sources.yaml"),
-        "version: 1\nsources:\n  t: { kind: file, path: t.parquet }\n",
-    )
-    .unwrap();
+    parquet_source(&dir, "t", "x", 1..=3);
     let env = widgettdc_compiler::decode::Env::from_vars(std::iter::empty::<(String, String)>());
     let rt = widgettdc_runtime::Runtime::load(&dir, &env, &widgettdc_runtime::Options::default())
         .expect("the project loads");
@@ -1269,12 +1274,7 @@ fn a_selective_join_filter_narrows_the_parquet_scan_while_decoding() {
     );
 
     // 100 keys of the 1,000 (10%): the join alone drops the rows
-    write_int64_parquet(&dir.join("keys.parquet"), "k", 0..100);
-    std::fs::write(
-        dir.join("keys.yaml"),
-        "sources:\n  keys: { kind: file, path: keys.parquet }\n",
-    )
-    .unwrap();
+    parquet_source(&dir, "keys", "k", 0..100);
     let by_many = "SELECT count(*) AS n FROM big b JOIN keys k ON b.grp = k.k";
     let rows = common::query_rows(&dir, by_many);
     assert_eq!(rows[0]["n"], serde_json::Value::from(20_000), "{rows:?}");
@@ -1404,12 +1404,7 @@ fn a_filtered_sqlite_table_is_estimated_at_the_rows_it_returns() {
 #[test]
 fn an_aggregate_read_twice_is_computed_once() {
     let dir = tempfile();
-    write_int64_parquet(&dir.join("facts.parquet"), "v", 1..=100_000);
-    std::fs::write(
-        dir.join("spec.yaml"),
-        "version: 1\nsources:\n  facts: { kind: file, path: facts.parquet }\n",
-    )
-    .unwrap();
+    parquet_source(&dir, "facts", "v", 1..=100_000);
     let sql = "WITH per AS (SELECT v % 7 AS g, sum(v) AS total FROM facts GROUP BY v % 7) \
                SELECT g, total FROM per WHERE total = (SELECT max(total) FROM per)";
     let rows = common::query_rows(&dir, sql);

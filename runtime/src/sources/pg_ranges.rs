@@ -277,24 +277,17 @@ mod tests {
         );
         let ranges = s.ranges(0, 3000, 2);
         assert_eq!(ranges.len(), 2);
-        assert!(
-            ranges[0].ends_with(r#"WHERE "customer".ctid < '(1500,0)'::tid"#),
-            "{}",
-            ranges[0]
-        );
-        assert!(
-            ranges[1].ends_with(r#"WHERE "customer".ctid >= '(1500,0)'::tid"#),
-            "{}",
-            ranges[1]
-        );
+        ends_with(&ranges[0], r#"WHERE "customer".ctid < '(1500,0)'::tid"#);
+        ends_with(&ranges[1], r#"WHERE "customer".ctid >= '(1500,0)'::tid"#);
         let three = s.ranges(0, 3000, 3);
-        assert!(
-            three[1].ends_with(
-                r#"WHERE "customer".ctid >= '(1000,0)'::tid AND "customer".ctid < '(2000,0)'::tid"#
-            ),
-            "{}",
-            three[1]
+        ends_with(
+            &three[1],
+            r#"WHERE "customer".ctid >= '(1000,0)'::tid AND "customer".ctid < '(2000,0)'::tid"#,
         );
+    }
+
+    fn ends_with(sql: &str, end: &str) {
+        assert!(sql.ends_with(end), "{sql}\ndoes not end with\n{end}");
     }
 
     #[test]
@@ -310,11 +303,7 @@ mod tests {
             "{}",
             ranges[0]
         );
-        assert!(
-            ranges[0].ends_with(r#"WHERE "a" IN (4, 5)"#),
-            "{}",
-            ranges[0]
-        );
+        ends_with(&ranges[0], r#"WHERE "a" IN (4, 5)"#);
     }
 
     #[test]
